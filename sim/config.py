@@ -1,0 +1,399 @@
+"""Validated model configuration: what an area plus a scenario resolve to.
+
+The models hold plain typed values only. Units, sources and confidence codes
+are written beside each value in the TOML files and kept separately as
+provenance (see :mod:`sim.loading`), so the simulation code never has to
+unwrap annotations. Every model forbids unknown keys, so a misspelt parameter
+is an error rather than a silently ignored default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+AGE_BANDS: tuple[str, ...] = ("age_0_17", "age_18_64", "age_65_74", "age_75_84", "age_85_plus")
+ACUITIES: tuple[str, ...] = ("low", "medium", "high")
+CONTACTS: tuple[str, ...] = ("gp", "nhs111", "ambulance", "ucc", "ae")
+SHARE_TOLERANCE = 1e-6
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+HourOfDay = Annotated[float, Field(ge=0.0, le=24.0)]
+
+
+class StrictModel(BaseModel):
+    """Base for every config block: unknown keys rejected, instances immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Shares(StrictModel):
+    """Mixin check: all fields are shares of one whole and must sum to 1."""
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> Shares:
+        total = sum(float(v) for v in self.model_dump().values())
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ValueError(f"shares must sum to 1 (they sum to {total:.6g})")
+        return self
+
+
+class ByAgeBand(StrictModel):
+    """One non-negative value per age band."""
+
+    age_0_17: NonNegativeFloat
+    age_18_64: NonNegativeFloat
+    age_65_74: NonNegativeFloat
+    age_75_84: NonNegativeFloat
+    age_85_plus: NonNegativeFloat
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return tuple(float(getattr(self, band)) for band in AGE_BANDS)
+
+
+class ProbabilityByAgeBand(ByAgeBand):
+    age_0_17: Probability
+    age_18_64: Probability
+    age_65_74: Probability
+    age_75_84: Probability
+    age_85_plus: Probability
+
+
+class ByAcuity(StrictModel):
+    """One non-negative value per acuity level."""
+
+    low: NonNegativeFloat
+    medium: NonNegativeFloat
+    high: NonNegativeFloat
+
+    def as_tuple(self) -> tuple[float, float, float]:
+        return (float(self.low), float(self.medium), float(self.high))
+
+
+class ProbabilityByAcuity(ByAcuity):
+    low: Probability
+    medium: Probability
+    high: Probability
+
+
+class AcuityShares(ProbabilityByAcuity, Shares):
+    """Shares of episodes by acuity."""
+
+
+class AgeMix(ProbabilityByAgeBand, Shares):
+    """Shares of a registered list by age band."""
+
+
+class ContactShares(Shares):
+    """Where an episode first seeks help."""
+
+    gp: Probability
+    nhs111: Probability
+    ambulance: Probability
+    ucc: Probability
+    ae: Probability
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return tuple(float(getattr(self, c)) for c in CONTACTS)
+
+
+class FallbackShares(Shares):
+    """Where an episode goes when a GP same-day slot is not to be had."""
+
+    nhs111: Probability
+    ambulance: Probability
+    ucc: Probability
+    ae: Probability
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return (0.0, float(self.nhs111), float(self.ambulance), float(self.ucc), float(self.ae))
+
+
+class GPOutcomeShares(Shares):
+    resolved: Probability
+    refer_rrt: Probability
+    refer_ae: Probability
+    admit_direct: Probability
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return (self.resolved, self.refer_rrt, self.refer_ae, self.admit_direct)
+
+
+class NHS111OutcomeShares(Shares):
+    advice: Probability
+    gp: Probability
+    ambulance: Probability
+    ucc: Probability
+    ae: Probability
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return (self.advice, self.gp, self.ambulance, self.ucc, self.ae)
+
+
+class Practice(StrictModel):
+    """One GP practice row of an area's practices table."""
+
+    practice_code: str = Field(min_length=1)
+    practice_name: str = Field(min_length=1)
+    locality: str = Field(min_length=1)
+    list_size: Annotated[int, Field(gt=0)]
+    list_size_confidence: Literal["S", "P", "E"]
+    list_size_source: str
+    age_mix: AgeMix
+    age_mix_confidence: Literal["S", "P", "E"]
+    age_mix_source: str
+
+
+class AreaInfo(StrictModel):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    display_name: str
+    baseline_year: str = Field(pattern=r"^\d{4}/\d{2}$")
+    start_date: dt.date
+    practices_file: str = "practices.csv"
+    description: str = ""
+
+
+class RunSettings(StrictModel):
+    years: Annotated[int, Field(ge=1, le=20)] = 5
+    warmup_days: Annotated[int, Field(ge=0, le=730)] = 120
+    seed: NonNegativeInt = 20140401
+
+
+class Condition(StrictModel):
+    prevalence_weight: PositiveFloat
+    episode_rate_multiplier: PositiveFloat
+    ambulatory_care_sensitive: bool
+
+
+class PopulationParams(StrictModel):
+    growth_per_year: Annotated[float, Field(ge=-0.1, le=0.2)]
+    ltc_prevalence: ProbabilityByAgeBand
+    conditions: dict[str, Condition] = Field(min_length=1)
+    extra_conditions_mean: ByAgeBand
+    extra_condition_rate_factor: NonNegativeFloat
+    care_home_share: ProbabilityByAgeBand
+    care_home_rate_multiplier: PositiveFloat
+    risk_frailty_shape: PositiveFloat
+    risk_drift_sd: NonNegativeFloat
+    risk_drift_autocorrelation: Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class DemandParams(StrictModel):
+    ltc_episode_rate: ByAgeBand
+    background_episode_rate: ByAgeBand
+    rate_trend_per_year: Annotated[float, Field(ge=-0.1, le=0.2)]
+    ltc_acuity: AcuityShares
+    background_acuity: AcuityShares
+    hour_of_day: list[NonNegativeFloat] = Field(min_length=24, max_length=24)
+    day_of_week: list[NonNegativeFloat] = Field(min_length=7, max_length=7)
+    month_of_year: list[NonNegativeFloat] = Field(min_length=12, max_length=12)
+
+    @field_validator("hour_of_day", "day_of_week", "month_of_year")
+    @classmethod
+    def _not_all_zero(cls, weights: list[float]) -> list[float]:
+        if sum(weights) <= 0:
+            raise ValueError("profile weights must not all be zero")
+        return weights
+
+
+class FirstContactParams(StrictModel):
+    preference: dict[Literal["low", "medium", "high"], ContactShares]
+    when_gp_unavailable: dict[Literal["low", "medium", "high"], FallbackShares]
+
+    @model_validator(mode="after")
+    def _every_acuity(self) -> FirstContactParams:
+        for table in ("preference", "when_gp_unavailable"):
+            missing = set(ACUITIES) - set(getattr(self, table))
+            if missing:
+                raise ValueError(
+                    f"{table} needs an entry for every acuity; missing {sorted(missing)}"
+                )
+        return self
+
+
+class OpeningHours(StrictModel):
+    """Opening hours on weekdays and at weekends; close == open means closed."""
+
+    weekday_open: HourOfDay
+    weekday_close: HourOfDay
+    weekend_open: HourOfDay
+    weekend_close: HourOfDay
+
+    @model_validator(mode="after")
+    def _close_after_open(self) -> OpeningHours:
+        for day in ("weekday", "weekend"):
+            if getattr(self, f"{day}_close") < getattr(self, f"{day}_open"):
+                raise ValueError(f"{day}_close must not be before {day}_open")
+        return self
+
+
+class GPParams(StrictModel):
+    hours: OpeningHours
+    sameday_slots_per_1000_per_day: NonNegativeFloat
+    weekend_slot_factor: NonNegativeFloat
+    routine_sameday_demand_per_1000_per_day: NonNegativeFloat
+    outcome: dict[Literal["low", "medium", "high"], GPOutcomeShares]
+
+
+class NHS111Params(StrictModel):
+    outcome: dict[Literal["low", "medium", "high"], NHS111OutcomeShares]
+
+
+class RapidResponseParams(StrictModel):
+    staff: NonNegativeInt
+    open_hour: HourOfDay
+    close_hour: HourOfDay
+    response_target_hours: PositiveFloat
+    visit_hours_mean: PositiveFloat
+    acceptance: Probability
+    managed_at_home: ProbabilityByAcuity
+    virtual_ward_places: NonNegativeInt
+    virtual_ward_days: NonNegativeFloat
+
+
+class AmbulanceParams(StrictModel):
+    vehicles: Annotated[int, Field(ge=1)]
+    hear_and_treat: ProbabilityByAcuity
+    see_and_treat: ProbabilityByAcuity
+    scene_hours_mean: PositiveFloat
+    convey_to_handover_hours_mean: PositiveFloat
+    handover_turnaround_hours: NonNegativeFloat
+
+
+class UCCParams(StrictModel):
+    clinicians: Annotated[int, Field(ge=1)]
+    open_hour: HourOfDay
+    close_hour: HourOfDay
+    treatment_hours_mean: ByAcuity
+    transfer_to_ae: ProbabilityByAcuity
+
+
+class AEParams(StrictModel):
+    clinicians_by_hour: list[NonNegativeInt] = Field(min_length=24, max_length=24)
+    triage_staff: Annotated[int, Field(ge=1)]
+    triage_hours_mean: PositiveFloat
+    treatment_hours_mean: ByAcuity
+    treatment_time_distribution: Literal["lognormal", "exponential"] = "lognormal"
+    treatment_time_cv: NonNegativeFloat
+    results_wait_hours_mean: ByAcuity
+    admit_probability: ProbabilityByAcuity
+    admit_multiplier_65_plus: PositiveFloat
+    admit_multiplier_ltc: PositiveFloat
+    standard_hours: PositiveFloat = 4.0
+
+    @field_validator("clinicians_by_hour")
+    @classmethod
+    def _some_cover(cls, rota: list[int]) -> list[int]:
+        if max(rota) < 1:
+            raise ValueError("A&E needs at least one clinician in some hour")
+        return rota
+
+
+class WardParams(StrictModel):
+    beds: Annotated[int, Field(ge=1)]
+    los_days_mean: ByAgeBand
+    los_acuity_multiplier: ByAcuity
+    los_sigma: NonNegativeFloat
+    same_day_discharge_share: Probability
+    onward_care_share: ProbabilityByAgeBand
+    onward_care_places: Annotated[int, Field(ge=1)]
+    onward_care_days_mean: PositiveFloat
+    readmission_probability: ProbabilityByAgeBand
+    readmission_ltc_multiplier: PositiveFloat
+    readmission_days_mean: PositiveFloat
+
+
+class Services(StrictModel):
+    gp: GPParams
+    nhs111: NHS111Params
+    rapid_response: RapidResponseParams
+    ambulance: AmbulanceParams
+    ucc: UCCParams
+    ae: AEParams
+    wards: WardParams
+
+
+class Lever(StrictModel):
+    """Common shape of an intervention: off by default, ramps in linearly."""
+
+    enabled: bool = False
+    start_year: Annotated[int, Field(ge=0, le=20)] = 1
+    ramp_years: NonNegativeFloat = 1.0
+    evidence: str = ""
+
+
+class CaseManagement(Lever):
+    top_percent: Annotated[float, Field(ge=0.0, le=100.0)] = 2.0
+    episode_rate_multiplier: Probability = 1.0
+    restratify_months: Annotated[int, Field(ge=3, le=60)] = 12
+
+
+class ExtendedGPAccess(Lever):
+    hours: OpeningHours = OpeningHours(
+        weekday_open=8.0, weekday_close=20.0, weekend_open=8.0, weekend_close=18.0
+    )
+    extra_slots_per_1000_per_day: NonNegativeFloat = 0.0
+
+
+class RapidResponseExpansion(Lever):
+    extra_staff: NonNegativeInt = 0
+    acceptance: Probability | None = None
+    close_hour: HourOfDay | None = None
+
+
+class AmbulancePathfinder(Lever):
+    referral_share: Probability = 0.0
+
+
+class FrontDoorStreaming(Lever):
+    streamed_share_low: Probability = 0.0
+    streamed_share_medium: Probability = 0.0
+
+
+class CareHomeGPCover(Lever):
+    episode_rate_multiplier: Probability = 1.0
+
+
+class EnhancedDischarge(Lever):
+    los_multiplier: Annotated[float, Field(gt=0.0, le=2.0)] = 1.0
+    extra_onward_care_places: NonNegativeInt = 0
+
+
+class SelfManagement(Lever):
+    low_acuity_rate_multiplier: Probability = 1.0
+
+
+class Interventions(StrictModel):
+    case_management: CaseManagement = CaseManagement()
+    extended_gp_access: ExtendedGPAccess = ExtendedGPAccess()
+    rapid_response: RapidResponseExpansion = RapidResponseExpansion()
+    ambulance_pathfinder: AmbulancePathfinder = AmbulancePathfinder()
+    front_door_streaming: FrontDoorStreaming = FrontDoorStreaming()
+    care_home_gp_cover: CareHomeGPCover = CareHomeGPCover()
+    enhanced_discharge: EnhancedDischarge = EnhancedDischarge()
+    self_management: SelfManagement = SelfManagement()
+
+
+class ScenarioInfo(StrictModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    area: str | None = None
+
+
+class ModelConfig(StrictModel):
+    """Everything one replication needs: area, services, levers, run settings."""
+
+    scenario: ScenarioInfo
+    area: AreaInfo
+    run: RunSettings = RunSettings()
+    population: PopulationParams
+    demand: DemandParams
+    first_contact: FirstContactParams
+    services: Services
+    interventions: Interventions = Interventions()
+    practices: tuple[Practice, ...] = Field(min_length=1)

@@ -1,0 +1,365 @@
+"""Urgent episodes, generated in vectorised blocks one period (quarter) at a time.
+
+For each period every LTC person draws a Poisson number of episodes at their
+current risk (persistent frailty x drifting transient risk x growth), and
+each practice/age band draws its background (non-LTC) episodes in aggregate.
+Arrival times follow the hour-of-day x day-of-week x month profile.
+
+Interventions that reduce demand act by *thinning*: each candidate episode
+carries a uniform ``u_keep`` and survives if ``u_keep < multiplier``. Every
+scenario sees the same candidate episodes with the same attributes and
+service-time variates, so an episode an intervention prevents is exactly
+one that do-nothing has (common random numbers at the level of the patient).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtri
+
+from sim.config import ModelConfig
+from sim.interventions import DailySchedule
+from sim.population import Population
+from sim.streams import RandomStreams
+from sim.timeline import HOURS_PER_DAY, HOURS_PER_YEAR, Timeline
+
+LOW, MEDIUM, HIGH = 0, 1, 2
+OLDER_BANDS_FROM = 2  # age bands 65-74 and above
+SAME_DAY_STAY_HOURS = (4.0, 20.0)  # a same-day stay lasts 4 to 24 hours
+READMISSION_WINDOW_DAYS = 30.0
+
+# Uniform columns each activity's stream supplies per episode.
+UNIFORM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "routing": ("contact", "fallback", "stream"),
+    "gp": ("outcome",),
+    "nhs111": ("outcome",),
+    "ambulance": ("hear", "see", "pathfinder", "scene", "convey"),
+    "rapid_response": ("accept", "managed", "visit"),
+    "ucc": ("transfer", "time"),
+    "ae": ("triage", "treat", "admit", "results"),
+    "ward": ("same_day", "los", "onward", "onward_days", "readmit", "readmit_delay"),
+}
+
+
+def draw_uniforms(streams: RandomStreams, prefix: str, n: int) -> dict[str, np.ndarray]:
+    """One (n x k) block of uniforms from each activity's own stream."""
+    return {
+        activity: streams[f"{prefix}{activity}"].random((n, len(columns)))
+        for activity, columns in UNIFORM_COLUMNS.items()
+    }
+
+
+def exponential(mean: float | np.ndarray, u: np.ndarray) -> np.ndarray:
+    return -np.asarray(mean) * np.log1p(-u)
+
+
+def lognormal(mean: float | np.ndarray, cv: float, u: np.ndarray) -> np.ndarray:
+    """Lognormal with the given mean and coefficient of variation, by inversion."""
+    sigma = np.sqrt(np.log1p(cv * cv))
+    return np.asarray(mean) * np.exp(sigma * ndtri(u) - 0.5 * sigma * sigma)
+
+
+class VariateModel:
+    """Turns uniforms into per-episode thresholds and durations (hours).
+
+    Lookup tables are built once per config, so deriving one readmission's
+    variates costs little more than deriving a whole period's.
+    """
+
+    def __init__(self, config: ModelConfig):
+        s = config.services
+        ae, ward = s.ae, s.wards
+        self.ae_admit = np.array(ae.admit_probability.as_tuple())
+        self.older_admit = ae.admit_multiplier_65_plus
+        self.ltc_admit = ae.admit_multiplier_ltc
+        self.stay_mean = (
+            np.array(ward.los_days_mean.as_tuple())[None, :]
+            * np.array(ward.los_acuity_multiplier.as_tuple())[:, None]
+            * HOURS_PER_DAY
+        )  # acuity x age band
+        self.los_sigma = ward.los_sigma
+        self.same_day_share = ward.same_day_discharge_share
+        self.onward_share = np.array(ward.onward_care_share.as_tuple())
+        self.onward_mean = ward.onward_care_days_mean * HOURS_PER_DAY
+        self.readmit_probability = np.array(ward.readmission_probability.as_tuple())
+        self.readmit_ltc = ward.readmission_ltc_multiplier
+        self.readmit_mean = ward.readmission_days_mean * HOURS_PER_DAY
+        self.readmit_cdf_at_window = -np.expm1(
+            -READMISSION_WINDOW_DAYS * HOURS_PER_DAY / self.readmit_mean
+        )
+        self.scene_mean = s.ambulance.scene_hours_mean
+        self.convey_mean = s.ambulance.convey_to_handover_hours_mean
+        self.visit_mean = s.rapid_response.visit_hours_mean
+        self.ucc_mean = np.array(s.ucc.treatment_hours_mean.as_tuple())
+        self.triage_mean = ae.triage_hours_mean
+        self.treat_mean = np.array(ae.treatment_hours_mean.as_tuple())
+        self.treat_cv = ae.treatment_time_cv
+        self.treat_exponential = ae.treatment_time_distribution == "exponential"
+        self.results_mean = np.array(ae.results_wait_hours_mean.as_tuple())
+
+    def __call__(
+        self,
+        uniforms: dict[str, np.ndarray],
+        acuity: np.ndarray,
+        age_band: np.ndarray,
+        ltc: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        r, a, w = uniforms["routing"], uniforms["ae"], uniforms["ward"]
+        amb, rrt, ucc = uniforms["ambulance"], uniforms["rapid_response"], uniforms["ucc"]
+        older = age_band >= OLDER_BANDS_FROM
+        p_admit = np.minimum(
+            1.0,
+            self.ae_admit[acuity]
+            * np.where(older, self.older_admit, 1.0)
+            * np.where(ltc, self.ltc_admit, 1.0),
+        )
+        sigma = self.los_sigma
+        long_stay = self.stay_mean[acuity, age_band] * np.exp(
+            sigma * ndtri(w[:, 1]) - 0.5 * sigma * sigma
+        )
+        low, span = SAME_DAY_STAY_HOURS
+        los = np.where(w[:, 0] < self.same_day_share, low + span * w[:, 1], long_stay)
+        readmit_delay = -self.readmit_mean * np.log1p(-w[:, 5] * self.readmit_cdf_at_window)
+        return {
+            "u_contact": r[:, 0],
+            "u_fallback": r[:, 1],
+            "u_stream": r[:, 2],
+            "u_gp": uniforms["gp"][:, 0],
+            "u_111": uniforms["nhs111"][:, 0],
+            "u_hear": amb[:, 0],
+            "u_see": amb[:, 1],
+            "u_path": amb[:, 2],
+            "scene_h": exponential(self.scene_mean, amb[:, 3]),
+            "convey_h": exponential(self.convey_mean, amb[:, 4]),
+            "u_accept": rrt[:, 0],
+            "u_managed": rrt[:, 1],
+            "visit_h": exponential(self.visit_mean, rrt[:, 2]),
+            "u_transfer": ucc[:, 0],
+            "ucc_h": exponential(self.ucc_mean[acuity], ucc[:, 1]),
+            "triage_h": exponential(self.triage_mean, a[:, 0]),
+            "treat_h": (
+                exponential(self.treat_mean[acuity], a[:, 1])
+                if self.treat_exponential
+                else lognormal(self.treat_mean[acuity], self.treat_cv, a[:, 1])
+            ),
+            "u_admit": a[:, 2],
+            "results_h": exponential(self.results_mean[acuity], a[:, 3]),
+            "p_admit": p_admit,
+            "los_h": los,
+            "u_onward": w[:, 2],
+            "p_onward": self.onward_share[age_band],
+            "onward_h": exponential(self.onward_mean, w[:, 3]),
+            "u_readmit": w[:, 4],
+            "p_readmit": np.minimum(
+                1.0, self.readmit_probability[age_band] * np.where(ltc, self.readmit_ltc, 1.0)
+            ),
+            "readmit_h": readmit_delay,
+        }
+
+
+def hourly_weights(config: ModelConfig, timeline: Timeline) -> np.ndarray:
+    """Relative arrival intensity for every simulated hour, mean 1 over a year."""
+    demand = config.demand
+    hod = np.array(demand.hour_of_day) / np.mean(demand.hour_of_day)
+    dow = np.array(demand.day_of_week) / np.mean(demand.day_of_week)
+    moy = np.array(demand.month_of_year) / np.mean(demand.month_of_year)
+    daily = dow[timeline.day_of_week()] * moy[timeline.month_index()]
+    weights = (daily[:, None] * hod[None, :]).ravel()
+    first = timeline.warmup_days * 24
+    year0 = weights[first : first + int(HOURS_PER_YEAR)]
+    return weights / year0.mean()
+
+
+@dataclass(frozen=True)
+class PeriodDemand:
+    """Episodes of one period that survived thinning, sorted by arrival time."""
+
+    arrays: dict[str, np.ndarray]
+    candidates: int
+    prevented_times: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.arrays["time"].size)
+
+
+class DemandGenerator:
+    """Yields each period's episodes; keeps the per-person history case management needs."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        timeline: Timeline,
+        population: Population,
+        schedule: DailySchedule,
+        streams: RandomStreams,
+    ):
+        self.config = config
+        self.timeline = timeline
+        self.population = population
+        self.schedule = schedule
+        self.streams = streams
+        self.variates = VariateModel(config)
+        self.weights = hourly_weights(config, timeline)
+        self.cumulative_weights = np.concatenate(([0.0], np.cumsum(self.weights)))
+        cohort = population.cohort
+        self.case_managed = np.zeros(cohort.size, dtype=bool)
+        self.recent_episodes: list[np.ndarray] = []
+        pop = config.population
+        drift = streams["risk_drift"]
+        self._rho = pop.risk_drift_autocorrelation
+        self._drift_sd = pop.risk_drift_sd
+        self._z = drift.standard_normal(cohort.size)
+        self._next_stratification: float | None = (
+            float(config.interventions.case_management.start_year)
+            if config.interventions.case_management.enabled
+            else None
+        )
+
+    def growth_factor(self, year: int) -> float:
+        y = max(year, 0)
+        return float(
+            (1 + self.config.population.growth_per_year) ** y
+            * (1 + self.config.demand.rate_trend_per_year) ** y
+        )
+
+    def periods(self) -> Iterator[PeriodDemand]:
+        for first_day, end_day in self.timeline.periods():
+            yield self._period(first_day, end_day)
+
+    def _period(self, first_day: int, end_day: int) -> PeriodDemand:
+        tl, cfg, pop = self.timeline, self.config, self.population
+        cohort = pop.cohort
+        year = int(np.floor(tl.year_fraction_of_day(np.array([first_day]))[0]))
+        hours_from, hours_to = first_day * 24, end_day * 24
+        weight = self.cumulative_weights[hours_to] - self.cumulative_weights[hours_from]
+        scale = self.growth_factor(year) * weight / HOURS_PER_YEAR
+        self._maybe_restratify(first_day)
+
+        # Transient risk: stationary AR(1) on the log scale, mean multiplier 1.
+        self._z = self._rho * self._z + np.sqrt(1 - self._rho**2) * self.streams[
+            "risk_drift"
+        ].standard_normal(cohort.size)
+        drift = np.exp(self._drift_sd * self._z - 0.5 * self._drift_sd**2)
+        ltc_counts = self.streams["ltc_arrivals"].poisson(cohort.base_rate * drift * scale)
+        person = np.repeat(np.arange(cohort.size, dtype=np.int64), ltc_counts)
+
+        background_rate = np.array(cfg.demand.background_episode_rate.as_tuple())
+        bg_counts = self.streams["background_arrivals"].poisson(
+            pop.background_count * background_rate[None, :] * scale
+        )
+        bg_practice, bg_band = np.nonzero(bg_counts)
+        bg_repeat = bg_counts[bg_practice, bg_band]
+
+        n_ltc = person.size
+        practice = np.concatenate([cohort.practice[person], np.repeat(bg_practice, bg_repeat)])
+        age_band = np.concatenate([cohort.age_band[person], np.repeat(bg_band, bg_repeat)])
+        n = practice.size
+        ltc = np.zeros(n, dtype=bool)
+        ltc[:n_ltc] = True
+        person_all = np.full(n, -1, dtype=np.int64)
+        person_all[:n_ltc] = person
+
+        # Arrival times: an hour by inverse CDF of the intensity, then uniform within it.
+        times_rng = self.streams["arrival_times"]
+        u_hour, u_within = times_rng.random(n), times_rng.random(n)
+        cum = self.cumulative_weights[hours_from : hours_to + 1]
+        hour = np.searchsorted(cum, cum[0] + u_hour * (cum[-1] - cum[0]), side="right") - 1
+        time = hours_from + np.clip(hour, 0, hours_to - hours_from - 1) + u_within
+
+        acuity_u = self.streams["acuity"].random(n)
+        acuity = np.where(
+            ltc,
+            _categorical(acuity_u, cfg.demand.ltc_acuity.as_tuple()),
+            _categorical(acuity_u, cfg.demand.background_acuity.as_tuple()),
+        )
+        care_home = np.zeros(n, dtype=bool)
+        care_home[:n_ltc] = cohort.care_home[person]
+        acs = np.zeros(n, dtype=bool)
+        acs[:n_ltc] = cohort.acs[person] & (acuity[:n_ltc] == MEDIUM)
+
+        uniforms = draw_uniforms(self.streams, "", n)
+        u_keep = self.streams["thinning"].random(n)
+        keep = u_keep < self._retention(time, ltc, person_all, acuity, care_home)
+
+        arrays: dict[str, np.ndarray] = {
+            "time": time,
+            "practice": practice.astype(np.int64),
+            "person": person_all,
+            "age_band": age_band.astype(np.int64),
+            "ltc": ltc,
+            "acs": acs,
+            "acuity": acuity.astype(np.int64),
+            "care_home": care_home,
+        }
+        arrays.update(self.variates(uniforms, arrays["acuity"], arrays["age_band"], ltc))
+        order = np.argsort(time[keep], kind="stable")
+        kept = {name: values[keep][order] for name, values in arrays.items()}
+
+        history = np.zeros(cohort.size, dtype=np.int32)
+        np.add.at(history, kept["person"][kept["ltc"]], 1)
+        self.recent_episodes = [*self.recent_episodes[-3:], history]
+        return PeriodDemand(arrays=kept, candidates=n, prevented_times=time[~keep])
+
+    def _retention(
+        self,
+        time: np.ndarray,
+        ltc: np.ndarray,
+        person: np.ndarray,
+        acuity: np.ndarray,
+        care_home: np.ndarray,
+    ) -> np.ndarray:
+        """Probability each candidate episode still happens under the scenario's levers."""
+        levers = self.config.interventions
+        day = (time // HOURS_PER_DAY).astype(np.int64)
+        s = self.schedule
+        keep = np.ones(time.size)
+        cm = levers.case_management
+        if cm.enabled:
+            managed = ltc & self.case_managed[np.maximum(person, 0)]
+            keep *= np.where(
+                managed, 1 - s.case_management_fraction[day] * (1 - cm.episode_rate_multiplier), 1
+            )
+        sm = levers.self_management
+        if sm.enabled:
+            keep *= np.where(
+                ltc & (acuity == LOW),
+                1 - s.self_management_fraction[day] * (1 - sm.low_acuity_rate_multiplier),
+                1,
+            )
+        ch = levers.care_home_gp_cover
+        if ch.enabled:
+            keep *= np.where(
+                care_home, 1 - s.care_home_fraction[day] * (1 - ch.episode_rate_multiplier), 1
+            )
+        return keep
+
+    def _maybe_restratify(self, first_day: int) -> None:
+        """Risk stratification: case-manage the top k% by urgent episodes in the past year."""
+        if self._next_stratification is None:
+            return
+        year = float(self.timeline.year_fraction_of_day(np.array([first_day]))[0])
+        if year + 1e-9 < self._next_stratification:
+            return
+        cm = self.config.interventions.case_management
+        cohort_size = self.population.cohort.size
+        score = (
+            np.sum(self.recent_episodes, axis=0)
+            if self.recent_episodes
+            else np.zeros(cohort_size, dtype=np.int32)
+        )
+        tie_break = self.streams["case_management"].random(cohort_size)
+        ranked = np.lexsort((tie_break, -score))
+        chosen = ranked[: round(cm.top_percent / 100.0 * cohort_size)]
+        self.case_managed = np.zeros(cohort_size, dtype=bool)
+        self.case_managed[chosen] = True
+        self._next_stratification += cm.restratify_months / 12.0
+
+
+def _categorical(u: np.ndarray, shares: tuple[float, ...]) -> np.ndarray:
+    """Index of the category each uniform falls in (vectorised inverse CDF)."""
+    edges = np.cumsum(shares)[:-1]
+    return np.searchsorted(edges, u, side="right")

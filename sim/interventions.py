@@ -1,0 +1,92 @@
+"""Scenario levers turned into what the model reads: a value per simulation day.
+
+Every lever ramps linearly from its ``start_year`` to full effect over
+``ramp_years``. Computing the daily values once, up front, keeps the
+simulation's hot path to a list lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import Lever, ModelConfig
+from sim.timeline import Timeline
+
+
+def ramp_fraction(lever: Lever, year_fraction: np.ndarray) -> np.ndarray:
+    """Share of the lever's full effect in force at each (fractional) report year."""
+    t = np.asarray(year_fraction, dtype=float)
+    if not lever.enabled:
+        return np.zeros_like(t)
+    if lever.ramp_years == 0:
+        return (t >= lever.start_year).astype(float)
+    return np.clip((t - lever.start_year) / lever.ramp_years, 0.0, 1.0)
+
+
+def blend(base: float, target: float, fraction: np.ndarray) -> np.ndarray:
+    """Value moving from ``base`` to ``target`` as the lever ramps in."""
+    return base + (target - base) * fraction
+
+
+@dataclass(frozen=True)
+class DailySchedule:
+    """Per-day values of everything levers change in the pathway (lists for speed)."""
+
+    rrt_staff: list[int]
+    rrt_close_hour: list[float]
+    rrt_acceptance: list[float]
+    pathfinder_share: list[float]
+    streamed_share_low: list[float]
+    streamed_share_medium: list[float]
+    los_multiplier: list[float]
+    onward_care_places: list[int]
+    extended_access_fraction: np.ndarray
+    case_management_fraction: np.ndarray
+    care_home_fraction: np.ndarray
+    self_management_fraction: np.ndarray
+
+
+def daily_schedule(config: ModelConfig, timeline: Timeline) -> DailySchedule:
+    levers = config.interventions
+    services = config.services
+    year = timeline.year_fraction_of_day(np.arange(timeline.total_days))
+    rrt = levers.rapid_response
+    f_rrt = ramp_fraction(rrt, year)
+    base_rrt = services.rapid_response
+    close = np.where(
+        (f_rrt > 0) & (rrt.close_hour is not None),
+        rrt.close_hour if rrt.close_hour is not None else base_rrt.close_hour,
+        base_rrt.close_hour,
+    )
+    acceptance = (
+        blend(base_rrt.acceptance, rrt.acceptance, f_rrt)
+        if rrt.acceptance is not None
+        else np.full_like(year, base_rrt.acceptance)
+    )
+    streaming = levers.front_door_streaming
+    f_stream = ramp_fraction(streaming, year)
+    discharge = levers.enhanced_discharge
+    f_discharge = ramp_fraction(discharge, year)
+    return DailySchedule(
+        rrt_staff=np.rint(base_rrt.staff + rrt.extra_staff * f_rrt).astype(int).tolist(),
+        rrt_close_hour=close.astype(float).tolist(),
+        rrt_acceptance=acceptance.tolist(),
+        pathfinder_share=(
+            levers.ambulance_pathfinder.referral_share
+            * ramp_fraction(levers.ambulance_pathfinder, year)
+        ).tolist(),
+        streamed_share_low=(streaming.streamed_share_low * f_stream).tolist(),
+        streamed_share_medium=(streaming.streamed_share_medium * f_stream).tolist(),
+        los_multiplier=blend(1.0, discharge.los_multiplier, f_discharge).tolist(),
+        onward_care_places=np.rint(
+            services.wards.onward_care_places + discharge.extra_onward_care_places * f_discharge
+        )
+        .astype(int)
+        .tolist(),
+        extended_access_fraction=ramp_fraction(levers.extended_gp_access, year),
+        case_management_fraction=ramp_fraction(levers.case_management, year),
+        care_home_fraction=ramp_fraction(levers.care_home_gp_cover, year),
+        self_management_fraction=ramp_fraction(levers.self_management, year),
+    )

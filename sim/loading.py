@@ -1,0 +1,365 @@
+"""Reading area and scenario files into one validated :class:`ModelConfig`.
+
+Resolution order (later wins): ``calibration/<area>/area.toml``, the area's
+``fitted.toml`` if present, the scenario chain (a file that ``extends``
+another is applied after it), then ``--set`` overrides. Any value may be
+written as ``{value = ..., unit = "...", source = "...", confidence = "S|P|E"}``;
+the annotation is kept as provenance and the bare value is validated.
+Nothing here mutates its inputs: each step returns a new tree.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from sim.config import AGE_BANDS, ModelConfig, Practice
+from sim.errors import InputError, InputProblem
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ANNOTATION_KEYS = frozenset({"value", "unit", "source", "confidence", "note"})
+CONFIDENCE_CODES = frozenset({"S", "P", "E"})
+DEFAULT_AREA = "dudley"
+COMMAND_LINE = "--set"
+PRACTICE_COLUMNS = (
+    "practice_code",
+    "practice_name",
+    "locality",
+    "list_size",
+    "list_size_confidence",
+    "list_size_source",
+    *AGE_BANDS,
+    "age_mix_confidence",
+    "age_mix_source",
+)
+
+
+@dataclass(frozen=True)
+class ParameterNote:
+    """Unit, source and confidence of one parameter, and the file that set it."""
+
+    unit: str
+    source: str
+    confidence: str
+    file: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """A validated config with the provenance of every annotated value."""
+
+    config: ModelConfig
+    provenance: Mapping[str, ParameterNote] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+    @property
+    def sha256(self) -> str:
+        return config_sha256(self.config)
+
+
+def config_sha256(config: ModelConfig) -> str:
+    """Stable fingerprint of a resolved config (used in manifests and caches)."""
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
+
+
+def project_root() -> Path:
+    """The folder holding ``calibration/`` and ``scenarios/`` (the checkout)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def area_dir(area: str, root: Path | None = None) -> Path:
+    return (root or project_root()) / "calibration" / area
+
+
+def default_scenario_paths(root: Path | None = None) -> list[Path]:
+    base = (root or project_root()) / "scenarios"
+    return [base / f"{name}.toml" for name in ("do-nothing", "base-case", "best-case")]
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise InputError.single(str(path), "", str(path), "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError.single(str(path), "", "", f"not valid TOML: {exc}") from None
+
+
+def split_annotations(
+    tree: Mapping[str, Any], file: str, prefix: str = ""
+) -> tuple[dict[str, Any], dict[str, ParameterNote], dict[str, str]]:
+    """Separate ``{value, unit, source}`` annotations from bare values.
+
+    Returns the bare tree, the notes by dotted path, and the file each leaf came from.
+    """
+    values: dict[str, Any] = {}
+    notes: dict[str, ParameterNote] = {}
+    origins: dict[str, str] = {}
+    for key, item in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(item, Mapping) and "value" in item:
+            unknown = set(item) - ANNOTATION_KEYS
+            if unknown:
+                raise InputError.single(
+                    file,
+                    path,
+                    dict(item),
+                    f"annotation has unknown keys {sorted(unknown)}; "
+                    f"allowed: {sorted(ANNOTATION_KEYS)}",
+                )
+            confidence = str(item.get("confidence", ""))
+            if confidence and confidence not in CONFIDENCE_CODES:
+                raise InputError.single(
+                    file, f"{path}.confidence", confidence, "must be one of S, P, E"
+                )
+            notes[path] = ParameterNote(
+                unit=str(item.get("unit", "")),
+                source=str(item.get("source", "")),
+                confidence=confidence,
+                file=file,
+                note=str(item.get("note", "")),
+            )
+            item = item["value"]
+        if isinstance(item, Mapping):
+            sub_values, sub_notes, sub_origins = split_annotations(item, file, f"{path}.")
+            values[key] = sub_values
+            notes.update(sub_notes)
+            origins.update(sub_origins)
+        else:
+            values[key] = item
+        origins[path] = file
+    return values, notes, origins
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """A new tree: ``override`` laid over ``base`` table by table."""
+    merged: dict[str, Any] = dict(base)
+    for key, item in override.items():
+        if isinstance(item, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], item)
+        else:
+            merged[key] = item
+    return merged
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``a.b.c=value`` -> (``a.b.c``, value); the value is read as TOML, else as text."""
+    if "=" not in text:
+        raise InputError.single(COMMAND_LINE, text, text, "expected dotted.path=value")
+    path, raw = (part.strip() for part in text.split("=", 1))
+    if not path or any(not part for part in path.split(".")):
+        raise InputError.single(COMMAND_LINE, path, raw, "empty segment in dotted path")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return path, value
+
+
+def tree_with(tree: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A new tree with ``path`` set to ``value`` (intermediate tables created)."""
+    head, _, rest = path.partition(".")
+    out = dict(tree)
+    if rest:
+        child = out.get(head)
+        out[head] = tree_with(child if isinstance(child, Mapping) else {}, rest, value)
+    else:
+        out[head] = value
+    return out
+
+
+def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path, dict[str, Any]]]:
+    """The scenario files from the root ancestor to ``path``, each with its raw tree."""
+    path = path.resolve()
+    if path in seen:
+        cycle = " -> ".join(str(p) for p in (*seen, path))
+        raise InputError.single(str(path), "extends", str(path), f"extends cycle: {cycle}")
+    raw = read_toml(path)
+    parent = raw.pop("extends", None)
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise InputError.single(str(path), "extends", parent, "must be a file path (text)")
+        parent_path = Path(parent) if Path(parent).is_absolute() else path.parent / parent
+        if not parent_path.exists():
+            raise InputError.single(
+                str(path), "extends", parent, f"file not found (looked for {parent_path})"
+            )
+        chain = _scenario_chain(parent_path, (*seen, path))
+    chain.append((path, raw))
+    return chain
+
+
+def load_practices(path: Path) -> tuple[Practice, ...]:
+    """Read and validate an area's practices CSV, naming the row and column of any fault."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            columns = reader.fieldnames or []
+            rows = list(reader)
+    except FileNotFoundError:
+        raise InputError.single(str(path), "", str(path), "practices file not found") from None
+    missing = [c for c in PRACTICE_COLUMNS if c not in columns]
+    unknown = [c for c in columns if c not in PRACTICE_COLUMNS]
+    if missing or unknown:
+        raise InputError.single(
+            str(path), "columns", columns, f"missing columns {missing}; unknown columns {unknown}"
+        )
+    practices: list[Practice] = []
+    problems: list[InputProblem] = []
+    for line_number, row in enumerate(rows, start=2):
+        record: dict[str, Any] = {k: row[k] for k in PRACTICE_COLUMNS if k not in AGE_BANDS}
+        record["age_mix"] = {band: row[band] for band in AGE_BANDS}
+        try:
+            practices.append(Practice.model_validate(record))
+        except ValidationError as exc:
+            for err in exc.errors():
+                column = ".".join(str(p) for p in err["loc"]) or "age_mix"
+                problems.append(
+                    InputProblem(
+                        str(path),
+                        f"line {line_number} ({row.get('practice_code', '?')}).{column}",
+                        err.get("input"),
+                        err["msg"],
+                    )
+                )
+    if not rows:
+        problems.append(InputProblem(str(path), "", "", "no practices listed"))
+    codes = [p.practice_code for p in practices]
+    duplicates = sorted({c for c in codes if codes.count(c) > 1})
+    if duplicates:
+        problems.append(
+            InputProblem(str(path), "practice_code", duplicates, "codes must be unique")
+        )
+    if problems:
+        raise InputError(problems)
+    return tuple(practices)
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """Valid field names of the config block at ``loc`` (for 'did you mean' hints)."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        info = current.model_fields.get(str(part))
+        if info is None:
+            return []
+        current = info.annotation
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _origin_of(path: str, origins: Mapping[str, str]) -> str:
+    probe = path
+    while probe:
+        if probe in origins:
+            return origins[probe]
+        probe = probe.rpartition(".")[0]
+    return ""
+
+
+def _problems_from(exc: ValidationError, origins: Mapping[str, str]) -> list[InputProblem]:
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        path = ".".join(loc)
+        rule = err["msg"]
+        if err["type"] == "extra_forbidden":
+            candidates = _fields_at(ModelConfig, loc[:-1])
+            close = difflib.get_close_matches(loc[-1], candidates, n=1)
+            rule = "unknown parameter" + (f"; did you mean '{close[0]}'?" if close else "")
+            if candidates and not close:
+                rule += f"; valid names here: {', '.join(candidates)}"
+        problems.append(InputProblem(_origin_of(path, origins), path, err.get("input"), rule))
+    return problems
+
+
+def resolve(
+    scenario_path: Path | str,
+    area: str | None = None,
+    overrides: Sequence[str] = (),
+    root: Path | None = None,
+) -> ResolvedConfig:
+    """Resolve one scenario file against an area into a validated config."""
+    chain = _scenario_chain(Path(scenario_path))
+    scenario_tree: dict[str, Any] = {}
+    scenario_notes: dict[str, ParameterNote] = {}
+    scenario_origins: dict[str, str] = {}
+    for path, raw in chain:
+        values, file_notes, file_origins = split_annotations(raw, str(path))
+        scenario_tree = deep_merge(scenario_tree, values)
+        scenario_notes.update(file_notes)
+        scenario_origins.update(file_origins)
+    own_path, own_raw = chain[-1]
+    own_name = own_raw.get("scenario", {}).get("name", own_path.stem)
+    scenario_tree = tree_with(scenario_tree, "scenario.name", own_name)
+
+    area_name = area or scenario_tree.get("scenario", {}).get("area") or DEFAULT_AREA
+    folder = area_dir(area_name, root)
+    if not (folder / "area.toml").exists():
+        known = ", ".join(a.name for a in list_area_dirs(root)) or "none"
+        raise InputError.single(
+            str(own_path), "area", area_name, f"no such area (shipped areas: {known})"
+        )
+    tree: dict[str, Any] = {}
+    notes: dict[str, ParameterNote] = {}
+    origins: dict[str, str] = {}
+    files: list[str] = []
+    for area_file in (folder / "area.toml", folder / "fitted.toml"):
+        if area_file.exists():
+            values, file_notes, file_origins = split_annotations(
+                read_toml(area_file), str(area_file)
+            )
+            tree = deep_merge(tree, values)
+            notes.update(file_notes)
+            origins.update(file_origins)
+            files.append(str(area_file))
+    tree = deep_merge(tree, scenario_tree)
+    notes.update(scenario_notes)  # later layers win, for provenance as for values
+    origins.update(scenario_origins)
+    tree = tree_with(tree, "scenario.area", area_name)
+    files.extend(str(p) for p, _ in chain)
+    for text in overrides:
+        path, value = parse_override(text)
+        tree = tree_with(tree, path, value)
+        origins[path] = COMMAND_LINE
+    practices_file = folder / str(tree.get("area", {}).get("practices_file", "practices.csv"))
+    tree["practices"] = load_practices(practices_file)
+    files.append(str(practices_file))
+    try:
+        config = ModelConfig.model_validate(tree)
+    except ValidationError as exc:
+        raise InputError(_problems_from(exc, origins)) from None
+    return ResolvedConfig(config=config, provenance=notes, files=tuple(files))
+
+
+def list_area_dirs(root: Path | None = None) -> list[Path]:
+    base = (root or project_root()) / "calibration"
+    return sorted(p for p in base.iterdir() if (p / "area.toml").exists()) if base.exists() else []
+
+
+def with_overrides(config: ModelConfig, overrides: Mapping[str, Any]) -> ModelConfig:
+    """A new validated config with dotted-path values replaced; ``config`` is untouched."""
+    tree: dict[str, Any] = config.model_dump()
+    for path, value in overrides.items():
+        tree = tree_with(tree, path, value)
+    try:
+        return ModelConfig.model_validate(tree)
+    except ValidationError as exc:
+        raise InputError(_problems_from(exc, {p: "<python>" for p in overrides})) from None

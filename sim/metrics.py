@@ -1,0 +1,237 @@
+"""Annual metrics of one replication, computed from the recorder's event lists.
+
+Events count in the report year in which they happen (an A&E attendance in
+the year of arrival, an admission in the year of admission); bed days are the
+part of each stay that falls inside the year. The warm-up is excluded.
+Metric names follow docs/design (stable; new ones may be added).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.config import ModelConfig
+from sim.interventions import DailySchedule
+from sim.population import Population
+from sim.recorder import (
+    BY_AMBULANCE,
+    CONVEYED,
+    HEAR_AND_TREAT,
+    PATHFINDER,
+    SEE_AND_TREAT,
+    Recorder,
+)
+from sim.services import GPSameDayBook
+from sim.timeline import DAYS_PER_YEAR, HOURS_PER_DAY, Timeline
+
+DESIGN_METRICS: tuple[str, ...] = (
+    "population",
+    "ltc_population",
+    "gp_urgent_appointments",
+    "gp_access_failures",
+    "nhs111_calls",
+    "ambulance_incidents",
+    "ambulance_conveyances",
+    "ambulance_see_and_treat",
+    "rrt_referrals",
+    "rrt_managed_at_home",
+    "rrt_utilisation",
+    "rrt_mean_response_hours",
+    "ucc_attendances",
+    "ucc_transfers_to_ae",
+    "ae_attendances",
+    "ae_4h_performance",
+    "ae_mean_time_hours",
+    "ae_conversion_rate",
+    "emergency_admissions",
+    "acs_admissions",
+    "emergency_admissions_per_100k",
+    "acs_admissions_per_100k",
+    "bed_days",
+    "bed_occupancy",
+    "mean_length_of_stay",
+    "delayed_discharge_days",
+    "readmissions_30d",
+)
+
+
+@dataclass(frozen=True)
+class MetricContext:
+    """What the metrics need besides the recorder."""
+
+    config: ModelConfig
+    timeline: Timeline
+    population: Population
+    schedule: DailySchedule
+    gp_book: GPSameDayBook
+    growth_by_year: np.ndarray
+
+
+def _count_by_year(
+    times: list[float] | np.ndarray, tl: Timeline, mask: np.ndarray | None = None
+) -> np.ndarray:
+    years = tl.year_of_hours(np.asarray(times, dtype=float))
+    keep = (years >= 0) & (years < tl.years)
+    if mask is not None:
+        keep &= mask
+    return np.bincount(years[keep], minlength=tl.years).astype(float)
+
+
+def _sum_by_year(times: np.ndarray, values: np.ndarray, tl: Timeline) -> np.ndarray:
+    years = tl.year_of_hours(times)
+    keep = (years >= 0) & (years < tl.years)
+    return np.bincount(years[keep], weights=values[keep], minlength=tl.years)
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(
+            denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan
+        )
+
+
+def annual_metrics(rec: Recorder, ctx: MetricContext) -> pd.DataFrame:
+    """One row per report year, one column per metric."""
+    tl, cfg = ctx.timeline, ctx.config
+    n_years = tl.years
+    m: dict[str, np.ndarray] = {}
+    growth = ctx.growth_by_year
+    m["population"] = ctx.population.total * growth
+    m["ltc_population"] = ctx.population.cohort.size * growth
+
+    arrivals = (
+        np.frombuffer(rec.arrival_time, dtype=float) if len(rec.arrival_time) else np.zeros(0)
+    )
+    readmission = np.frombuffer(rec.is_readmission, dtype=np.int8).astype(bool)
+    m["urgent_episodes"] = _count_by_year(arrivals, tl, ~readmission)
+    m["episodes_prevented"] = _count_by_year(rec.prevented_time, tl)
+
+    m["gp_urgent_appointments"] = _count_by_year(rec.gp_seen, tl)
+    m["gp_access_failures"] = _count_by_year(rec.gp_failed, tl)
+    m["gp_access_failures_closed"] = _count_by_year(rec.gp_failed_closed, tl)
+    day_year = tl.year_of_hours(np.arange(tl.total_days) * HOURS_PER_DAY)
+    routine = ctx.gp_book.routine_served().sum(axis=0)
+    in_report = (day_year >= 0) & (day_year < n_years)
+    m["gp_routine_sameday_served"] = np.bincount(
+        day_year[in_report], weights=routine[in_report], minlength=n_years
+    )
+    m["gp_sameday_slots"] = np.bincount(
+        day_year[in_report], weights=ctx.gp_book.slots.sum(axis=0)[in_report], minlength=n_years
+    )
+    m["nhs111_calls"] = _count_by_year(rec.nhs111_calls, tl)
+    m["out_of_hours_gp_contacts"] = _count_by_year(rec.out_of_hours_gp, tl)
+
+    kind = np.asarray(rec.ambulance_kind, dtype=np.int64)
+    m["ambulance_incidents"] = _count_by_year(rec.ambulance_time, tl)
+    m["ambulance_hear_and_treat"] = _count_by_year(rec.ambulance_time, tl, kind == HEAR_AND_TREAT)
+    m["ambulance_see_and_treat"] = _count_by_year(rec.ambulance_time, tl, kind == SEE_AND_TREAT)
+    m["ambulance_conveyances"] = _count_by_year(rec.ambulance_time, tl, kind == CONVEYED)
+    m["ambulance_pathfinder_referrals"] = _count_by_year(rec.ambulance_time, tl, kind == PATHFINDER)
+    waits = np.asarray(rec.ambulance_wait, dtype=float)
+    dispatched = np.asarray(rec.ambulance_dispatch_time, dtype=float)
+    m["ambulance_mean_wait_minutes"] = 60 * _ratio(
+        _sum_by_year(dispatched, waits, tl), _count_by_year(dispatched, tl)
+    )
+
+    rrt_time = np.asarray(rec.rrt_time, dtype=float)
+    response = np.asarray(rec.rrt_response, dtype=float)
+    responded = ~np.isnan(response)
+    m["rrt_referrals"] = _count_by_year(rrt_time, tl)
+    m["rrt_declined"] = _count_by_year(rec.rrt_declined, tl)
+    m["rrt_managed_at_home"] = _count_by_year(rrt_time, tl, np.asarray(rec.rrt_managed, dtype=bool))
+    m["rrt_escalated_unseen"] = _count_by_year(rrt_time, tl, ~responded)
+    m["rrt_mean_response_hours"] = _ratio(
+        _sum_by_year(rrt_time[responded], response[responded], tl),
+        _count_by_year(rrt_time[responded], tl),
+    )
+    rrt = cfg.services.rapid_response
+    staff = np.asarray(ctx.schedule.rrt_staff, dtype=float)
+    open_hours = np.clip(np.asarray(ctx.schedule.rrt_close_hour) - rrt.open_hour, 0, None)
+    available = np.bincount(
+        day_year[in_report], weights=(staff * open_hours)[in_report], minlength=n_years
+    )
+    busy = _sum_by_year(
+        np.asarray(rec.rrt_busy_start, dtype=float), np.asarray(rec.rrt_busy_hours, dtype=float), tl
+    )
+    m["rrt_utilisation"] = _ratio(busy, available)
+
+    m["ucc_attendances"] = _count_by_year(rec.ucc_time, tl)
+    m["ucc_transfers_to_ae"] = _count_by_year(
+        rec.ucc_time, tl, np.asarray(rec.ucc_transfer, dtype=bool)
+    )
+    m["ucc_streamed_from_ae"] = _count_by_year(
+        rec.ucc_time, tl, np.asarray(rec.ucc_streamed, dtype=bool)
+    )
+
+    ae_arrival = np.asarray(rec.ae_arrival, dtype=float)
+    ae_time = np.asarray(rec.ae_departure, dtype=float) - ae_arrival
+    ae_admitted = np.asarray(rec.ae_admitted, dtype=bool)
+    attendances = _count_by_year(ae_arrival, tl)
+    m["ae_attendances"] = attendances
+    m["ae_4h_performance"] = _ratio(
+        _count_by_year(ae_arrival, tl, ae_time <= cfg.services.ae.standard_hours), attendances
+    )
+    m["ae_mean_time_hours"] = _ratio(_sum_by_year(ae_arrival, ae_time, tl), attendances)
+    m["ae_conversion_rate"] = _ratio(_count_by_year(ae_arrival, tl, ae_admitted), attendances)
+    rota_hours = np.tile(
+        np.asarray(cfg.services.ae.clinicians_by_hour, dtype=float).sum(), tl.total_days
+    )
+    m["ae_clinician_utilisation"] = _ratio(
+        _sum_by_year(
+            np.asarray(rec.ae_treat_start, dtype=float),
+            np.asarray(rec.ae_treat_hours, dtype=float),
+            tl,
+        ),
+        np.bincount(day_year[in_report], weights=rota_hours[in_report], minlength=n_years),
+    )
+    m["ae_ambulance_arrival_share"] = _ratio(
+        _count_by_year(ae_arrival, tl, np.asarray(rec.ae_mode) == BY_AMBULANCE), attendances
+    )
+
+    admitted_at = np.asarray(rec.admission_time, dtype=float)
+    m["emergency_admissions"] = _count_by_year(admitted_at, tl)
+    m["acs_admissions"] = _count_by_year(admitted_at, tl, np.asarray(rec.admission_acs, dtype=bool))
+    m["readmissions_30d"] = _count_by_year(
+        admitted_at, tl, np.asarray(rec.admission_readmission, dtype=bool)
+    )
+    m["emergency_admissions_per_100k"] = m["emergency_admissions"] / m["population"] * 1e5
+    m["acs_admissions_per_100k"] = m["acs_admissions"] / m["population"] * 1e5
+
+    m.update(_bed_metrics(rec, ctx))
+    frame = pd.DataFrame(m)
+    frame.insert(0, "financial_year", [tl.financial_year(y) for y in range(n_years)])
+    frame.insert(0, "year", np.arange(n_years))
+    return frame
+
+
+def _bed_metrics(rec: Recorder, ctx: MetricContext) -> dict[str, np.ndarray]:
+    tl = ctx.timeline
+    n_years = tl.years
+    episodes = len(rec.outcome)
+    stay_end = np.full(episodes, tl.horizon_hours)
+    discharged = np.asarray(rec.discharge_episode, dtype=np.int64)
+    discharge_time = np.asarray(rec.discharge_time, dtype=float)
+    stay_end[discharged] = discharge_time
+    admission_episode = np.asarray(rec.admission_episode, dtype=np.int64)
+    start = np.asarray(rec.admission_time, dtype=float)
+    end = stay_end[admission_episode]
+    bed_days = np.zeros(n_years)
+    for year in range(n_years):
+        first, last = tl.year_start_hours(year), tl.year_start_hours(year + 1)
+        overlap = np.clip(np.minimum(end, last) - np.maximum(start, first), 0, None)
+        bed_days[year] = overlap.sum() / HOURS_PER_DAY
+    admitted_at = np.full(episodes, np.nan)
+    admitted_at[admission_episode] = start
+    los_days = (discharge_time - admitted_at[discharged]) / HOURS_PER_DAY
+    delay_days = np.asarray(rec.discharge_delay_hours, dtype=float) / HOURS_PER_DAY
+    discharges = _count_by_year(discharge_time, tl)
+    return {
+        "bed_days": bed_days,
+        "bed_occupancy": bed_days / (ctx.config.services.wards.beds * DAYS_PER_YEAR),
+        "discharges": discharges,
+        "mean_length_of_stay": _ratio(_sum_by_year(discharge_time, los_days, tl), discharges),
+        "delayed_discharge_days": _sum_by_year(discharge_time, delay_days, tl),
+    }

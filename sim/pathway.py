@@ -1,0 +1,444 @@
+"""The urgent-care pathway: first contact, routing and the SimPy processes.
+
+An episode is routed inline, without a process, for as long as it needs no
+capacity that can make it wait (GP same-day slot, NHS 111 advice,
+hear-and-treat). Only episodes that queue for a clinician, vehicle or bed
+become SimPy processes, and each lives only while it is being served, so the
+number of live processes stays small whatever the population size.
+
+Episode attributes and pre-drawn variates are read from :class:`EpisodeBlock`
+lists by index; nothing random is drawn inside the event loop except
+readmissions, which draw from their own block of pre-drawn uniforms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.config import ModelConfig
+from sim.demand import VariateModel, draw_uniforms
+from sim.interventions import DailySchedule
+from sim.recorder import (
+    AMBULANCE,
+    BY_AMBULANCE,
+    CONVEYED,
+    DIRECT,
+    FROM_RRT,
+    GP,
+    GP_REFERRAL,
+    HEAR_AND_TREAT,
+    NHS111,
+    OUTCOME_CODE,
+    PATHFINDER,
+    READMISSION,
+    SEE_AND_TREAT,
+    UCC,
+    UCC_TRANSFER,
+    WALK_IN,
+    Recorder,
+)
+from sim.services import BOOKED, CLOSED, GPSameDayBook, RotaResource
+from sim.streams import RandomStreams
+
+Process = Generator[simpy.Event, Any, None]
+
+RESOLVED_GP = OUTCOME_CODE["resolved_gp"]
+RESOLVED_111 = OUTCOME_CODE["resolved_111_advice"]
+RESOLVED_OOH = OUTCOME_CODE["resolved_out_of_hours_gp"]
+HEAR_TREAT_DONE = OUTCOME_CODE["ambulance_hear_and_treat"]
+SEE_TREAT_DONE = OUTCOME_CODE["ambulance_see_and_treat"]
+MANAGED_AT_HOME = OUTCOME_CODE["managed_at_home"]
+UCC_DISCHARGED = OUTCOME_CODE["ucc_discharged"]
+AE_DISCHARGED = OUTCOME_CODE["ae_discharged"]
+ADMITTED = OUTCOME_CODE["admitted"]
+
+GP_RESOLVED, GP_REFER_RRT, GP_REFER_AE, GP_ADMIT_DIRECT = range(4)
+ADVICE, TO_GP, TO_AMBULANCE, TO_UCC, TO_AE = range(5)
+READMISSION_BLOCK = 512
+
+
+def cumulative(shares: Iterable[float]) -> list[float]:
+    """Cumulative thresholds; the last is forced to 1 so every uniform maps somewhere."""
+    out = list(np.cumsum(list(shares)))
+    out[-1] = 1.0 + 1e-12
+    return out
+
+
+def pick(thresholds: list[float], u: float) -> int:
+    index = 0
+    while u >= thresholds[index]:
+        index += 1
+    return index
+
+
+class EpisodeBlock:
+    """Episodes' attributes and variates as Python lists (fast scalar indexing)."""
+
+    def __init__(self, first_id: int, arrays: dict[str, np.ndarray]):
+        self.first_id = first_id
+        self.size = int(next(iter(arrays.values())).size)
+        for name, values in arrays.items():
+            setattr(self, name, values.tolist())
+
+    def __getattr__(self, name: str) -> list[Any]:  # for type checkers: attributes are dynamic
+        raise AttributeError(name)
+
+
+class ReadmissionSource:
+    """Builds a readmission episode from a discharged one, with fresh variates.
+
+    Uniforms come in blocks from streams prefixed ``readmission/`` so that
+    readmissions never disturb the streams of first episodes.
+    """
+
+    def __init__(self, config: ModelConfig, streams: RandomStreams, recorder: Recorder):
+        self.variates = VariateModel(config)
+        self.streams = streams
+        self.recorder = recorder
+        self._block: dict[str, np.ndarray] = {}
+        self._next = READMISSION_BLOCK
+
+    def make(self, source: EpisodeBlock, j: int, now: float) -> tuple[EpisodeBlock, int]:
+        if self._next >= READMISSION_BLOCK:
+            self._block = draw_uniforms(self.streams, "readmission/", READMISSION_BLOCK)
+            self._next = 0
+        row = {k: v[self._next : self._next + 1] for k, v in self._block.items()}
+        self._next += 1
+        acuity = np.array([source.acuity[j]])
+        age_band = np.array([source.age_band[j]])
+        ltc = np.array([source.ltc[j]])
+        arrays: dict[str, np.ndarray] = {
+            "time": np.array([now]),
+            "practice": np.array([source.practice[j]]),
+            "person": np.array([source.person[j]]),
+            "age_band": age_band,
+            "ltc": ltc,
+            "acs": np.array([source.acs[j]]),
+            "acuity": acuity,
+            "care_home": np.array([source.care_home[j]]),
+        }
+        arrays.update(self.variates(row, acuity, age_band, ltc))
+        arrays["p_admit"] = np.array([1.0])  # a readmission is, by definition, admitted
+        episode = self.recorder.new_episodes([now], readmission=True)
+        return EpisodeBlock(episode, arrays), episode
+
+
+class UrgentCareSystem:
+    """All services of an area and the processes episodes follow through them."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        config: ModelConfig,
+        schedule: DailySchedule,
+        gp_book: GPSameDayBook,
+        recorder: Recorder,
+        readmissions: ReadmissionSource,
+    ):
+        self.env = env
+        self.schedule = schedule
+        self.gp_book = gp_book
+        self.rec = recorder
+        self.readmissions = readmissions
+        s = config.services
+        acuities = ("low", "medium", "high")
+        fc = config.first_contact
+        self.preference = [cumulative(fc.preference[a].as_tuple()) for a in acuities]
+        self.fallback = [cumulative(fc.when_gp_unavailable[a].as_tuple()) for a in acuities]
+        self.gp_outcome = [cumulative(s.gp.outcome[a].as_tuple()) for a in acuities]
+        self.nhs111_outcome = [cumulative(s.nhs111.outcome[a].as_tuple()) for a in acuities]
+        self.hear_and_treat = list(s.ambulance.hear_and_treat.as_tuple())
+        self.see_and_treat = list(s.ambulance.see_and_treat.as_tuple())
+        self.turnaround = s.ambulance.handover_turnaround_hours
+        rrt = s.rapid_response
+        self.rrt_open_hour = rrt.open_hour
+        self.rrt_target = rrt.response_target_hours
+        self.rrt_managed = list(rrt.managed_at_home.as_tuple())
+        self.virtual_ward_days = rrt.virtual_ward_days * 24.0
+        self.ucc_open, self.ucc_close = s.ucc.open_hour, s.ucc.close_hour
+        self.ucc_transfer = list(s.ucc.transfer_to_ae.as_tuple())
+        self.ae_rota = list(s.ae.clinicians_by_hour)
+
+        self.triage = simpy.Resource(env, s.ae.triage_staff)
+        self.ae_clinicians = RotaResource(env, self.ae_rota[0])
+        self.beds = simpy.Resource(env, s.wards.beds)
+        self.onward_care = RotaResource(env, schedule.onward_care_places[0])
+        self.ambulances = simpy.Resource(env, s.ambulance.vehicles)
+        self.ucc_clinicians = simpy.Resource(env, s.ucc.clinicians)
+        self.rrt_staff = RotaResource(env, schedule.rrt_staff[0])
+        self.virtual_ward = RotaResource(env, rrt.virtual_ward_places)
+
+    # ----------------------------------------------------------------- clocks
+    def rota(self) -> Process:
+        """Hourly: A&E clinicians by hour; daily: rapid response staff, onward care places."""
+        env, hour = self.env, 0
+        while True:
+            hod = hour % 24
+            self.ae_clinicians.set_capacity(self.ae_rota[hod])
+            if hod == 0:
+                day = hour // 24
+                if day < len(self.schedule.rrt_staff):
+                    self.rrt_staff.set_capacity(self.schedule.rrt_staff[day])
+                    self.onward_care.set_capacity(self.schedule.onward_care_places[day])
+            hour += 1
+            yield env.timeout(hour - env.now)
+
+    # --------------------------------------------------------------- arrivals
+    def arrivals(self, blocks: Iterable[EpisodeBlock]) -> Process:
+        env = self.env
+        for block in blocks:
+            times = block.time
+            first_id = block.first_id
+            first_contact = self.first_contact
+            for j in range(block.size):
+                delay = times[j] - env.now
+                if delay > 0:
+                    yield env.timeout(delay)
+                first_contact(block, j, first_id + j)
+
+    def first_contact(self, b: EpisodeBlock, j: int, episode: int) -> None:
+        acuity = b.acuity[j]
+        contact = pick(self.preference[acuity], b.u_contact[j])
+        now = self.env.now
+        if contact == GP:
+            status = self.gp_book.try_book(b.practice[j], now)
+            if status == BOOKED:
+                self.rec.first_contact[episode] = GP
+                self.gp_consultation(b, j, episode)
+                return
+            self.rec.gp_failed.append(now)
+            if status == CLOSED:
+                self.rec.gp_failed_closed.append(now)
+            contact = pick(self.fallback[acuity], b.u_fallback[j])
+        self.rec.first_contact[episode] = contact
+        self.dispatch(contact, b, j, episode)
+
+    def dispatch(self, contact: int, b: EpisodeBlock, j: int, episode: int) -> None:
+        if contact == NHS111:
+            self.nhs111(b, j, episode)
+        elif contact == AMBULANCE:
+            self.call_999(b, j, episode)
+        elif contact == UCC:
+            if self.ucc_is_open(self.env.now):
+                self.env.process(self.ucc(b, j, episode, streamed=False))
+            else:
+                self.env.process(self.ae(b, j, episode, WALK_IN))
+        else:
+            self.ae_front_door(b, j, episode)
+
+    # ------------------------------------------------------- inline services
+    def gp_consultation(self, b: EpisodeBlock, j: int, episode: int) -> None:
+        now = self.env.now
+        self.rec.gp_seen.append(now)
+        outcome = pick(self.gp_outcome[b.acuity[j]], b.u_gp[j])
+        if outcome == GP_RESOLVED:
+            self.rec.finish(episode, RESOLVED_GP, now)
+        elif outcome == GP_REFER_RRT:
+            self.env.process(self.rapid_response(b, j, episode, GP_REFERRAL))
+        elif outcome == GP_REFER_AE:
+            self.env.process(self.ae(b, j, episode, GP_REFERRAL))
+        else:
+            self.env.process(self.direct_admission(b, j, episode))
+
+    def nhs111(self, b: EpisodeBlock, j: int, episode: int) -> None:
+        now = self.env.now
+        self.rec.nhs111_calls.append(now)
+        outcome = pick(self.nhs111_outcome[b.acuity[j]], b.u_111[j])
+        if outcome == ADVICE:
+            self.rec.finish(episode, RESOLVED_111, now)
+        elif outcome == TO_GP:
+            if self.gp_book.try_book(b.practice[j], now) == BOOKED:
+                self.gp_consultation(b, j, episode)
+            else:
+                self.rec.out_of_hours_gp.append(now)
+                self.rec.finish(episode, RESOLVED_OOH, now)
+        elif outcome == TO_AMBULANCE:
+            self.call_999(b, j, episode)
+        elif outcome == TO_UCC and self.ucc_is_open(now):
+            self.env.process(self.ucc(b, j, episode, streamed=False))
+        else:
+            self.env.process(self.ae(b, j, episode, WALK_IN))
+
+    def call_999(self, b: EpisodeBlock, j: int, episode: int) -> None:
+        now = self.env.now
+        if b.u_hear[j] < self.hear_and_treat[b.acuity[j]]:
+            self.rec.incident(now, HEAR_AND_TREAT)
+            self.rec.finish(episode, HEAR_TREAT_DONE, now)
+            return
+        self.env.process(self.ambulance(b, j, episode))
+
+    def ae_front_door(self, b: EpisodeBlock, j: int, episode: int) -> None:
+        """A&E walk-in, unless streamed to the co-located UCC at the front door."""
+        now = self.env.now
+        acuity = b.acuity[j]
+        if acuity < 2 and self.ucc_is_open(now):
+            day = int(now // 24.0)
+            share = (
+                self.schedule.streamed_share_low[day]
+                if acuity == 0
+                else self.schedule.streamed_share_medium[day]
+            )
+            if b.u_stream[j] < share:
+                self.env.process(self.ucc(b, j, episode, streamed=True))
+                return
+        self.env.process(self.ae(b, j, episode, WALK_IN))
+
+    def ucc_is_open(self, now: float) -> bool:
+        hour = now % 24.0
+        return self.ucc_open <= hour < self.ucc_close
+
+    def rrt_is_open(self, now: float) -> bool:
+        day = int(now // 24.0)
+        hour = now - 24.0 * day
+        return self.rrt_open_hour <= hour < self.schedule.rrt_close_hour[day]
+
+    def rrt_accepts(self, b: EpisodeBlock, j: int, now: float) -> bool:
+        """Open, and willing to take this referral (the episode's own uniform decides)."""
+        day = int(now // 24.0)
+        return self.rrt_is_open(now) and b.u_accept[j] < self.schedule.rrt_acceptance[day]
+
+    # ------------------------------------------------------------- processes
+    def ambulance(self, b: EpisodeBlock, j: int, episode: int) -> Process:
+        env, rec = self.env, self.rec
+        called = env.now
+        vehicle = self.ambulances.request()
+        yield vehicle
+        rec.ambulance_dispatch_time.append(env.now)
+        rec.ambulance_wait.append(env.now - called)
+        yield env.timeout(b.scene_h[j])
+        acuity = b.acuity[j]
+        if b.u_see[j] < self.see_and_treat[acuity]:
+            self.ambulances.release(vehicle)
+            rec.incident(called, SEE_AND_TREAT)
+            rec.finish(episode, SEE_TREAT_DONE, env.now)
+            return
+        day = int(env.now // 24.0)
+        if (
+            acuity < 2
+            and b.u_path[j] < self.schedule.pathfinder_share[day]
+            and self.rrt_accepts(b, j, env.now)
+        ):
+            self.ambulances.release(vehicle)
+            rec.incident(called, PATHFINDER)
+            yield from self.rapid_response(b, j, episode, BY_AMBULANCE)
+            return
+        rec.incident(called, CONVEYED)
+        yield env.timeout(b.convey_h[j])
+        env.process(self.ae(b, j, episode, BY_AMBULANCE))
+        yield env.timeout(self.turnaround)
+        self.ambulances.release(vehicle)
+
+    def rapid_response(self, b: EpisodeBlock, j: int, episode: int, source: int) -> Process:
+        env, rec = self.env, self.rec
+        referred = env.now
+        if not self.rrt_accepts(b, j, referred):
+            rec.rrt_declined.append(referred)
+            yield from self.ae(b, j, episode, FROM_RRT)
+            return
+        staff = self.rrt_staff.request()
+        yield staff | env.timeout(self.rrt_target)
+        if not staff.triggered:
+            staff.cancel()
+            rec.rrt_referral(referred, float("nan"), False)
+            yield from self.ae(b, j, episode, FROM_RRT)
+            return
+        response = env.now - referred
+        rec.rrt_busy_start.append(env.now)
+        rec.rrt_busy_hours.append(b.visit_h[j])
+        yield env.timeout(b.visit_h[j])
+        self.rrt_staff.release(staff)
+        acuity = b.acuity[j]
+        managed = b.u_managed[j] < self.rrt_managed[acuity]
+        ward = self.virtual_ward
+        if managed and acuity > 0 and ward.capacity > 0:
+            managed = ward.count < ward.capacity
+            if managed:
+                place = ward.request()
+                rec.rrt_referral(referred, response, True)
+                rec.finish(episode, MANAGED_AT_HOME, env.now)
+                yield env.timeout(self.virtual_ward_days)
+                ward.release(place)
+                return
+        rec.rrt_referral(referred, response, managed)
+        if managed:
+            rec.finish(episode, MANAGED_AT_HOME, env.now)
+        else:
+            yield from self.ae(b, j, episode, FROM_RRT)
+
+    def ucc(self, b: EpisodeBlock, j: int, episode: int, streamed: bool) -> Process:
+        env, rec = self.env, self.rec
+        arrived = env.now
+        clinician = self.ucc_clinicians.request()
+        yield clinician
+        yield env.timeout(b.ucc_h[j])
+        self.ucc_clinicians.release(clinician)
+        transfer = b.u_transfer[j] < self.ucc_transfer[b.acuity[j]]
+        rec.ucc_attendance(arrived, streamed, transfer)
+        if transfer:
+            yield from self.ae(b, j, episode, UCC_TRANSFER)
+        else:
+            rec.finish(episode, UCC_DISCHARGED, env.now)
+
+    def ae(self, b: EpisodeBlock, j: int, episode: int, mode: int) -> Process:
+        env, rec = self.env, self.rec
+        arrived = env.now
+        nurse = self.triage.request()
+        yield nurse
+        yield env.timeout(b.triage_h[j])
+        self.triage.release(nurse)
+        clinician = self.ae_clinicians.request()
+        yield clinician
+        rec.ae_treat_start.append(env.now)
+        rec.ae_treat_hours.append(b.treat_h[j])
+        yield env.timeout(b.treat_h[j])
+        self.ae_clinicians.release(clinician)
+        yield env.timeout(b.results_h[j])
+        if b.u_admit[j] >= b.p_admit[j]:
+            rec.ae_attendance(arrived, env.now, False, mode)
+            rec.finish(episode, AE_DISCHARGED, env.now)
+            return
+        bed = self.beds.request()
+        yield bed
+        rec.ae_attendance(arrived, env.now, True, mode)
+        yield from self.ward_stay(b, j, episode, bed, mode)
+
+    def direct_admission(self, b: EpisodeBlock, j: int, episode: int) -> Process:
+        bed = self.beds.request()
+        yield bed
+        yield from self.ward_stay(b, j, episode, bed, DIRECT)
+
+    def ward_stay(
+        self, b: EpisodeBlock, j: int, episode: int, bed: simpy.Event, source: int
+    ) -> Process:
+        env, rec = self.env, self.rec
+        admitted = env.now
+        rec.admission_time.append(admitted)
+        rec.admission_acs.append(b.acs[j])
+        rec.admission_readmission.append(source == READMISSION)
+        rec.admission_source.append(source)
+        rec.admission_episode.append(episode)
+        rec.finish(episode, ADMITTED, admitted)
+        yield env.timeout(b.los_h[j] * self.schedule.los_multiplier[int(admitted // 24.0)])
+        place = None
+        ready = env.now
+        if b.u_onward[j] < b.p_onward[j]:
+            place = self.onward_care.request()
+            yield place
+        self.beds.release(bed)
+        rec.discharge_episode.append(episode)
+        rec.discharge_time.append(env.now)
+        rec.discharge_delay_hours.append(env.now - ready)
+        if b.u_readmit[j] < b.p_readmit[j]:
+            env.process(self.readmission(b, j, b.readmit_h[j]))
+        if place is not None:
+            yield env.timeout(b.onward_h[j])
+            self.onward_care.release(place)
+
+    def readmission(self, b: EpisodeBlock, j: int, delay: float) -> Process:
+        yield self.env.timeout(delay)
+        block, episode = self.readmissions.make(b, j, self.env.now)
+        yield from self.ae(block, 0, episode, READMISSION)

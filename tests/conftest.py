@@ -1,0 +1,52 @@
+"""Shared fixtures: the shipped Dudley config and a scaled-down copy for fast runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sim.config import ModelConfig
+from sim.loading import project_root, resolve, with_overrides
+
+ROOT = project_root()
+SCENARIOS = ROOT / "scenarios"
+
+
+def scaled(config: ModelConfig, factor: float, **overrides: Any) -> ModelConfig:
+    """Dudley shrunk (or grown) by ``factor``: list sizes and every capacity scale together."""
+    s = config.services
+    practices = [
+        p.model_copy(update={"list_size": max(1, round(p.list_size * factor))})
+        for p in config.practices
+    ]
+    changes: dict[str, Any] = {
+        "services.wards.beds": max(1, round(s.wards.beds * factor)),
+        "services.wards.onward_care_places": max(1, round(s.wards.onward_care_places * factor)),
+        "services.ae.clinicians_by_hour": [
+            max(1, round(c * factor)) for c in s.ae.clinicians_by_hour
+        ],
+        "services.ae.triage_staff": max(1, round(s.ae.triage_staff * factor)),
+        "services.ucc.clinicians": max(1, round(s.ucc.clinicians * factor)),
+        "services.ambulance.vehicles": max(1, round(s.ambulance.vehicles * factor)),
+        "services.rapid_response.staff": max(1, round(s.rapid_response.staff * factor)),
+    }
+    changes.update({k.replace("__", "."): v for k, v in overrides.items()})
+    grown = with_overrides(config, changes)
+    return grown.model_copy(update={"practices": tuple(practices)})
+
+
+@pytest.fixture(scope="session")
+def do_nothing() -> ModelConfig:
+    return resolve(SCENARIOS / "do-nothing.toml").config
+
+
+@pytest.fixture(scope="session")
+def best_case() -> ModelConfig:
+    return resolve(SCENARIOS / "best-case.toml").config
+
+
+@pytest.fixture(scope="session")
+def small(do_nothing: ModelConfig) -> ModelConfig:
+    """A fifth of Dudley, two years after a 60-day warm-up: about 2 s a run."""
+    return scaled(do_nothing, 0.2, run__years=2, run__warmup_days=60)
