@@ -6,26 +6,40 @@ no traceback unless ``--debug``), 1 unexpected failure.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import enum
 import functools
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
+from sim.batch import BatchOptions, BatchOutcome, resume_batch, run_batch
 from sim.errors import InputError
 from sim.loading import (
+    COMMAND_LINE,
     default_scenario_paths,
     list_area_dirs,
     load_practices,
+    project_root,
     read_toml,
     resolve,
 )
-from sim.replication import run_replication
-from sim.tables import annual_table, flatten, provenance_lines
+from sim.tables import annual_table, differences_table, flatten, provenance_lines, targets_table
 
 app = typer.Typer(
     add_completion=False,
@@ -33,6 +47,13 @@ app = typer.Typer(
     help="ucsim: discrete-event simulation of urgent care demand for NHS commissioners.",
 )
 F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_JOBS = max(1, os.cpu_count() or 1)
+
+
+class BackendChoice(str, enum.Enum):
+    sequential = "sequential"
+    loky = "loky"
+    dask = "dask"
 
 
 class _State:
@@ -84,33 +105,135 @@ SetOpt = Annotated[
 ]
 
 
+def _replication_count(text: str) -> int | None:
+    if text == "auto":
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise InputError.single(
+            COMMAND_LINE, "--replications", text, "a whole number >= 1, or auto"
+        )
+    return count
+
+
+def _default_out(area: str) -> Path:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return project_root() / "results" / f"{area}-{stamp}"
+
+
 @app.command()
 @guarded
 def run(
     scenarios: ScenarioArgs = None,
     area: AreaOpt = None,
     years: Annotated[int | None, typer.Option(help="Years to simulate after the warm-up.")] = None,
-    replications: Annotated[int, typer.Option(min=1, help="Replications per scenario.")] = 1,
+    replications: Annotated[
+        str, typer.Option(help="Replications per scenario: a number, or auto (Hoad et al. 2010).")
+    ] = "auto",
     seed: Annotated[int | None, typer.Option(min=0, help="Master seed.")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
+    backend: Annotated[
+        BackendChoice, typer.Option(help="Where replications run.")
+    ] = BackendChoice.loky,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (with --backend dask).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Results folder (default results/AREA-TIME).")
+    ] = None,
     overrides: SetOpt = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Finish the interrupted run in this results folder.")
+    ] = None,
+    precision: Annotated[
+        float, typer.Option(min=0.001, max=0.5, help="With auto: target half-width / mean.")
+    ] = 0.05,
+    max_replications: Annotated[int, typer.Option(min=2, help="With auto: the cap.")] = 50,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Simulate scenarios and print annual activity for each."""
+    """Simulate scenarios x replications and write a complete results folder."""
     console = Console(quiet=quiet)
-    extra = list(overrides or [])
-    if years is not None:
-        extra.append(f"run.years={years}")
-    paths = list(scenarios or default_scenario_paths())
-    resolved = [resolve(path, area=area, overrides=extra) for path in paths]
-    for item in resolved:
-        config = item.config
-        for replication in range(replications):
-            result = run_replication(config, replication, seed)
-            title = (
-                f"{config.area.display_name} · {config.scenario.name} · replication {replication}"
-                f" · seed {result.seed} · {result.runtime_seconds:.1f} s"
+    with _progress(quiet) as on_progress:
+        try:
+            if resume is not None:
+                outcome = resume_batch(resume, jobs, backend.value, scheduler, on_progress)
+            else:
+                extra = list(overrides or [])
+                if years is not None:
+                    extra.append(f"run.years={years}")
+                paths = list(scenarios or default_scenario_paths())
+                configs = [resolve(p, area=area, overrides=extra).config for p in paths]
+                options = BatchOptions(
+                    replications=_replication_count(replications),
+                    seed=seed,
+                    jobs=jobs,
+                    backend=backend.value,
+                    scheduler=scheduler,
+                    precision=precision,
+                    max_replications=max_replications,
+                )
+                target = out or _default_out(configs[0].area.name)
+                outcome = run_batch(configs, target, options, on_progress)
+        except KeyboardInterrupt:
+            folder = resume or out
+            Console(stderr=True).print(
+                "[yellow]interrupted[/]: finished replications are saved; finish with "
+                f"ucsim run --resume {folder if folder else 'RESULTS_DIR'}"
             )
-            console.print(annual_table(result.annual, title))
+            raise typer.Exit(130) from None
+    _print_outcome(console, outcome)
+
+
+def _print_outcome(console: Console, outcome: BatchOutcome) -> None:
+    manifest = outcome.manifest
+    reps = manifest["replications"]
+    if reps["used"] == 1 and len(manifest["scenarios"]) == 1:
+        annual = outcome.kpis.pivot_table(
+            index=["year", "financial_year"], columns="metric", values="value"
+        ).reset_index()
+        name = next(iter(manifest["scenarios"]))
+        console.print(
+            annual_table(annual, f"{manifest['area_name']} · {name} · seed {manifest['seed']}")
+        )
+    else:
+        for name in manifest["scenarios"]:
+            means = outcome.summary[outcome.summary["scenario"] == name].pivot_table(
+                index=["year", "financial_year"], columns="metric", values="mean"
+            )
+            title = f"{manifest['area_name']} · {name} · mean of {reps['used']} replications"
+            console.print(annual_table(means.reset_index(), title))
+        if not outcome.differences.empty:
+            console.print(differences_table(outcome.differences))
+    if not outcome.targets.empty:
+        console.print(targets_table(outcome.targets))
+    console.print(f"replications: {reps['used']} per scenario ({reps['reason']})")
+    console.print(f"wall time: {manifest.get('wall_seconds', 0):.1f} s")
+    console.print(f"[green]results written to[/] {outcome.folder.root}")
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[int, int, str], None] | None]:
+    if quiet:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task("replications", total=None)
+
+        def update(done: int, total: int, what: str) -> None:
+            progress.update(task, completed=done, total=total, description=what)
+
+        yield update
 
 
 @app.command()

@@ -328,9 +328,9 @@ class UrgentCareSystem:
             return
         rec.incident(called, CONVEYED)
         yield env.timeout(b.convey_h[j])
-        env.process(self.ae(b, j, episode, BY_AMBULANCE))
-        yield env.timeout(self.turnaround)
-        self.ambulances.release(vehicle)
+        # The crew hands over and turns round while the patient's A&E visit goes on.
+        env.timeout(self.turnaround).callbacks.append(lambda _: self.ambulances.release(vehicle))
+        yield from self.ae(b, j, episode, BY_AMBULANCE)
 
     def rapid_response(self, b: EpisodeBlock, j: int, episode: int, source: int) -> Process:
         env, rec = self.env, self.rec
@@ -396,11 +396,14 @@ class UrgentCareSystem:
         rec.ae_treat_hours.append(b.treat_h[j])
         yield env.timeout(b.treat_h[j])
         self.ae_clinicians.release(clinician)
-        yield env.timeout(b.results_h[j])
         if b.u_admit[j] >= b.p_admit[j]:
-            rec.ae_attendance(arrived, env.now, False, mode)
-            rec.finish(episode, AE_DISCHARGED, env.now)
+            # Nothing waits on a discharged patient's results: record the departure
+            # without scheduling an event for it.
+            departed = env.now + b.results_h[j]
+            rec.ae_attendance(arrived, departed, False, mode)
+            rec.finish(episode, AE_DISCHARGED, departed)
             return
+        yield env.timeout(b.results_h[j])
         bed = self.beds.request()
         yield bed
         rec.ae_attendance(arrived, env.now, True, mode)

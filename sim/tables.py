@@ -95,3 +95,63 @@ def flatten(tree: Mapping[str, object], prefix: str = "") -> dict[str, object]:
         else:
             out[path] = value
     return out
+
+
+def differences_table(
+    differences: pd.DataFrame,
+    metrics: Sequence[str] = ("emergency_admissions", "ae_attendances", "bed_days"),
+) -> Table:
+    """Final-year paired differences vs the reference, with the unpaired interval beside."""
+    last = differences["year"].max()
+    rows = differences[(differences["year"] == last) & differences["metric"].isin(metrics)]
+    reference = rows["reference"].iloc[0] if len(rows) else ""
+    year = rows["financial_year"].iloc[0] if len(rows) else ""
+    table = Table(
+        title=f"Difference from {reference} in {year} (95% intervals)", title_justify="left"
+    )
+    for name in ("scenario", "metric", "mean", "paired interval", "unpaired interval"):
+        table.add_column(name, justify="left" if name in ("scenario", "metric") else "right")
+    for row in rows.itertuples():
+        table.add_row(
+            row.scenario,
+            row.metric,
+            f"{row.mean_difference:+,.0f} ({100 * row.relative_difference:+.1f}%)",
+            f"{row.ci_low:+,.0f} to {row.ci_high:+,.0f}",
+            f"{row.unpaired_ci_low:+,.0f} to {row.unpaired_ci_high:+,.0f}",
+        )
+    return table
+
+
+RAG_STYLE = {"green": "bold green", "amber": "bold yellow", "red": "bold red"}
+
+
+def targets_table(targets: pd.DataFrame) -> Table:
+    table = Table(
+        title="Targets (p_met: share of replications meeting the target)", title_justify="left"
+    )
+    for name in (
+        "scenario",
+        "target",
+        "year",
+        "target value",
+        "simulated (95% CI)",
+        "p_met",
+        "status",
+    ):
+        table.add_column(name, justify="right" if name in ("p_met",) else "left", overflow="fold")
+    for row in targets.itertuples():
+        interval = (
+            f"{row.mean:,.0f} ({row.ci_low:,.0f} to {row.ci_high:,.0f})"
+            if not math.isnan(row.ci_low)
+            else f"{row.mean:,.0f}"
+        )
+        table.add_row(
+            row.scenario,
+            row.target_id,
+            row.year,
+            f"{row.target:,.0f}",
+            interval,
+            f"{row.p_met:.2f}",
+            f"[{RAG_STYLE.get(row.status, '')}]{row.status}[/]",
+        )
+    return table

@@ -1,0 +1,312 @@
+"""Scenario batches: scenarios x replications, saved as they finish, resumable, summarised.
+
+``run_batch`` starts a new results folder; ``resume_batch`` finishes an
+interrupted one from what is on disk. Both end in ``finalise``, which builds
+kpis.parquet, summary.csv, differences.csv and targets.csv from the saved
+replications, so an interrupted-and-resumed batch ends identical to an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.config import ModelConfig
+from sim.errors import InputError
+from sim.executors import Backend, Task, run_unordered
+from sim.loading import area_dir, config_sha256
+from sim.precision import KEY_METRICS, ReplicationRule, relative_precision
+from sim.store import (
+    KPI_COLUMNS,
+    ResultsFolder,
+    command_line,
+    git_commit,
+    now_iso,
+    tool_version,
+    write_csv,
+    write_parquet,
+    write_text,
+)
+from sim.summary import paired_differences, summarise
+from sim.targets import evaluate_targets, load_targets
+
+REFERENCE_SCENARIO = "do-nothing"
+TARGETS_FILE = "targets.toml"
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    replications: int | None = None  # None: choose by precision (Hoad et al.)
+    seed: int | None = None
+    jobs: int = 1
+    backend: Backend = "sequential"
+    scheduler: str | None = None
+    precision: float = 0.05
+    max_replications: int = 50
+    min_replications: int = 3
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    folder: ResultsFolder
+    kpis: pd.DataFrame
+    summary: pd.DataFrame
+    differences: pd.DataFrame
+    targets: pd.DataFrame
+    manifest: dict[str, Any]
+
+
+def reference_scenario(names: Sequence[str]) -> str:
+    return REFERENCE_SCENARIO if REFERENCE_SCENARIO in names else names[0]
+
+
+def run_batch(
+    configs: Sequence[ModelConfig],
+    out: Path,
+    options: BatchOptions,
+    on_progress: Progress | None = None,
+) -> BatchOutcome:
+    """Run every scenario for the same replications into a new results folder."""
+    _check_batch(configs)
+    folder = ResultsFolder(out)
+    if folder.exists():
+        raise InputError.single(
+            str(out), "--out", str(out), "already holds a run; use --resume to finish it"
+        )
+    first = configs[0]
+    seed = first.run.seed if options.seed is None else options.seed
+    names = [c.scenario.name for c in configs]
+    for config in configs:
+        folder.write_config(config)
+    targets_source = area_dir(first.area.name) / TARGETS_FILE
+    if targets_source.exists():
+        write_text(out / TARGETS_FILE, targets_source.read_text(encoding="utf-8"))
+    manifest: dict[str, Any] = {
+        "tool": "ucsim",
+        "version": tool_version(),
+        "git_commit": git_commit(),
+        "created": now_iso(),
+        "command": command_line(),
+        "area": first.area.name,
+        "area_name": first.area.display_name,
+        "baseline_year": first.area.baseline_year,
+        "years": first.run.years,
+        "warmup_days": first.run.warmup_days,
+        "seed": seed,
+        "replications": {
+            "mode": "fixed" if options.replications is not None else "auto",
+            "requested": options.replications if options.replications is not None else "auto",
+            "precision": options.precision,
+            "minimum": options.min_replications,
+            "cap": options.max_replications,
+            "key_metrics": list(KEY_METRICS),
+            "used": 0,
+            "reason": "",
+        },
+        "backend": options.backend,
+        "jobs": options.jobs,
+        "reference_scenario": reference_scenario(names),
+        "scenarios": {
+            c.scenario.name: {
+                "config_sha256": config_sha256(c),
+                "file": f"scenarios/{c.scenario.name}.toml",
+                "description": c.scenario.description,
+            }
+            for c in configs
+        },
+        "runs": {},
+        "status": "running",
+    }
+    folder.write_manifest(manifest)
+    return _execute(folder, manifest, list(configs), options, on_progress)
+
+
+def resume_batch(
+    out: Path,
+    jobs: int | None = None,
+    backend: Backend | None = None,
+    scheduler: str | None = None,
+    on_progress: Progress | None = None,
+) -> BatchOutcome:
+    """Finish an interrupted batch: only the missing replications are run."""
+    folder = ResultsFolder(out)
+    manifest = folder.read_manifest()
+    configs = [folder.read_config(name) for name in manifest["scenarios"]]
+    for config in configs:
+        recorded = manifest["scenarios"][config.scenario.name]["config_sha256"]
+        if config_sha256(config) != recorded:
+            raise InputError.single(
+                str(folder.scenario_path(config.scenario.name)),
+                "",
+                "",
+                "resolved config no longer matches the manifest's sha256 (edited after the run?)",
+            )
+    reps = manifest["replications"]
+    options = BatchOptions(
+        replications=reps["requested"] if reps["mode"] == "fixed" else None,
+        seed=manifest["seed"],
+        jobs=jobs or manifest["jobs"],
+        backend=backend or manifest["backend"],
+        scheduler=scheduler,
+        precision=reps["precision"],
+        max_replications=reps["cap"],
+        min_replications=reps["minimum"],
+    )
+    manifest["status"] = "running"
+    manifest.setdefault("resumed", []).append({"at": now_iso(), "command": command_line()})
+    folder.write_manifest(manifest)
+    return _execute(folder, manifest, configs, options, on_progress)
+
+
+def _check_batch(configs: Sequence[ModelConfig]) -> None:
+    if not configs:
+        raise InputError.single("", "scenarios", [], "at least one scenario is needed")
+    names = [c.scenario.name for c in configs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError.single("", "scenario.name", duplicates, "scenario names must be unique")
+    first = configs[0]
+    for config in configs[1:]:
+        for field in ("area.name", "run.years", "run.warmup_days"):
+            section, key = field.split(".")
+            mine = getattr(getattr(config, section), key)
+            theirs = getattr(getattr(first, section), key)
+            if mine != theirs:
+                raise InputError.single(
+                    config.scenario.name,
+                    field,
+                    mine,
+                    f"all scenarios in a batch must share {field} (first has {theirs})",
+                )
+
+
+def _execute(
+    folder: ResultsFolder,
+    manifest: dict[str, Any],
+    configs: list[ModelConfig],
+    options: BatchOptions,
+    on_progress: Progress | None,
+) -> BatchOutcome:
+    seed = int(manifest["seed"])
+    rule = None
+    if options.replications is not None:
+        wanted = options.replications
+    else:
+        rule = ReplicationRule(
+            precision=options.precision,
+            minimum=options.min_replications,
+            cap=options.max_replications,
+        )
+        wanted = options.min_replications
+    try:
+        while True:
+            _run_missing(folder, manifest, configs, wanted, seed, options, on_progress)
+            if rule is None:
+                reason = f"fixed by the user (--replications {wanted})"
+                break
+            kpis = _collect(folder, configs, wanted)
+            step = rule.next_count(relative_precision(kpis, wanted))
+            if step is None:
+                reason = rule.reason()
+                break
+            # Run a round of replications at once so parallel workers stay busy.
+            wanted = min(
+                max(step, wanted + max(1, options.jobs // len(configs))), options.max_replications
+            )
+    except BaseException:
+        manifest["status"] = "interrupted"
+        folder.write_manifest(manifest)
+        raise
+    manifest["replications"]["used"] = wanted
+    manifest["replications"]["reason"] = reason
+    return finalise(folder, manifest, configs, wanted)
+
+
+def _run_missing(
+    folder: ResultsFolder,
+    manifest: dict[str, Any],
+    configs: list[ModelConfig],
+    wanted: int,
+    seed: int,
+    options: BatchOptions,
+    on_progress: Progress | None,
+) -> None:
+    tasks = [
+        Task(config, r, seed)
+        for r in range(wanted)
+        for config in configs
+        if not _is_done(folder, manifest, config.scenario.name, r)
+    ]
+    total = wanted * len(configs)
+    done = total - len(tasks)
+    if on_progress:
+        on_progress(done, total, "replications")
+    for key in (f"{t.key[0]}/{t.key[1]}" for t in tasks):
+        manifest["runs"][key] = {"status": "pending"}
+    started = time.perf_counter()
+    for result in run_unordered(tasks, options.backend, options.jobs, options.scheduler):
+        sha = manifest["scenarios"][result.scenario]["config_sha256"]
+        rows = result.rows.assign(config_sha256=sha)[list(KPI_COLUMNS)]
+        folder.write_replication(result.scenario, result.replication, rows)
+        manifest["runs"][f"{result.scenario}/{result.replication}"] = {
+            "status": "done",
+            "seconds": round(result.seconds, 3),
+            "episodes": result.episodes,
+            "finished": now_iso(),
+        }
+        folder.write_manifest(manifest)
+        done += 1
+        if on_progress:
+            on_progress(done, total, "replications")
+    manifest["wall_seconds"] = round(
+        manifest.get("wall_seconds", 0.0) + time.perf_counter() - started, 3
+    )
+
+
+def _is_done(folder: ResultsFolder, manifest: dict[str, Any], scenario: str, r: int) -> bool:
+    status = manifest["runs"].get(f"{scenario}/{r}", {}).get("status")
+    return status == "done" and folder.has_replication(scenario, r)
+
+
+def _collect(folder: ResultsFolder, configs: list[ModelConfig], replications: int) -> pd.DataFrame:
+    return pd.concat(
+        [folder.read_replications(c.scenario.name, range(replications)) for c in configs],
+        ignore_index=True,
+    )
+
+
+def finalise(
+    folder: ResultsFolder,
+    manifest: dict[str, Any],
+    configs: list[ModelConfig],
+    replications: int,
+) -> BatchOutcome:
+    """Build the batch's tables from the saved replications (deterministic order)."""
+    kpis = _collect(folder, configs, replications)
+    names = [c.scenario.name for c in configs]
+    order = {name: i for i, name in enumerate(names)}
+    kpis = kpis.sort_values(
+        ["scenario", "replication", "year", "metric"],
+        key=lambda col: col.map(order) if col.name == "scenario" else col,
+        kind="stable",
+    ).reset_index(drop=True)
+    reference = manifest["reference_scenario"]
+    summary = summarise(kpis)
+    differences = paired_differences(kpis, reference)
+    targets = evaluate_targets(kpis, load_targets(folder.root / TARGETS_FILE), reference)
+    write_parquet(folder.root / "kpis.parquet", kpis)
+    write_csv(folder.root / "summary.csv", summary)
+    write_csv(folder.root / "differences.csv", differences)
+    write_csv(folder.root / "targets.csv", targets)
+    manifest["status"] = "complete"
+    manifest["completed"] = now_iso()
+    manifest["outputs"] = ["kpis.parquet", "summary.csv", "differences.csv", "targets.csv"]
+    folder.write_manifest(manifest)
+    return BatchOutcome(folder, kpis, summary, differences, targets, manifest)
