@@ -39,7 +39,9 @@ from sim.loading import (
     read_toml,
     resolve,
 )
+from sim.store import write_csv
 from sim.tables import annual_table, differences_table, flatten, provenance_lines, targets_table
+from sim.warmup import analyse_warmup, plot_warmup
 
 app = typer.Typer(
     add_completion=False,
@@ -234,6 +236,42 @@ def _progress(quiet: bool) -> Iterator[Callable[[int, int, str], None] | None]:
             progress.update(task, completed=done, total=total, description=what)
 
         yield update
+
+
+@app.command()
+@guarded
+def warmup(
+    scenarios: ScenarioArgs = None,
+    area: AreaOpt = None,
+    days: Annotated[int, typer.Option(min=20, help="Days to simulate from empty.")] = 365,
+    replications: Annotated[int, typer.Option(min=1, help="Replications per scenario.")] = 5,
+    seed: Annotated[int | None, typer.Option(min=0, help="Master seed.")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
+    out: Annotated[Path | None, typer.Option(help="Folder for warmup.png and CSVs.")] = None,
+    overrides: SetOpt = None,
+) -> None:
+    """Plot bed occupancy, A&E queue and onward care from empty; suggest a warm-up (MSER-5)."""
+    paths = list(scenarios or default_scenario_paths())
+    configs = [resolve(p, area=area, overrides=list(overrides or [])).config for p in paths]
+    analysis = analyse_warmup(configs, days, replications, seed, "loky", jobs)
+    folder = out or project_root() / "results" / f"warmup-{configs[0].area.name}"
+    plot_warmup(analysis, folder / "warmup.png", configs[0].area.display_name)
+    write_csv(folder / "warmup_series.csv", analysis.daily)
+    write_csv(folder / "warmup_truncation.csv", analysis.truncation)
+    console = Console()
+    table = Table(title="MSER-5 truncation (days) by scenario and series", title_justify="left")
+    for name in ("scenario", "series", "truncation days"):
+        table.add_column(name)
+    for row in analysis.truncation.itertuples():
+        table.add_row(row.scenario, row.series, str(row.truncation_days))
+    console.print(table)
+    current = configs[0].run.warmup_days
+    advice = "; consider raising it" if current < analysis.suggested_days else ""
+    console.print(
+        f"suggested warm-up: [bold]{analysis.suggested_days} days[/] "
+        f"(configured: {current} days{advice})"
+    )
+    console.print(f"[green]written to[/] {folder}")
 
 
 @app.command()

@@ -59,6 +59,7 @@ ADMITTED = OUTCOME_CODE["admitted"]
 GP_RESOLVED, GP_REFER_RRT, GP_REFER_AE, GP_ADMIT_DIRECT = range(4)
 ADVICE, TO_GP, TO_AMBULANCE, TO_UCC, TO_AE = range(5)
 READMISSION_BLOCK = 512
+MONITOR_HOURS = 6.0
 
 
 def cumulative(shares: Iterable[float]) -> list[float]:
@@ -186,6 +187,16 @@ class UrgentCareSystem:
                     self.onward_care.set_capacity(self.schedule.onward_care_places[day])
             hour += 1
             yield env.timeout(hour - env.now)
+
+    def monitor(self, every_hours: float = MONITOR_HOURS) -> Process:
+        """Sample the state of the system (for the warm-up analysis); 4 events a day."""
+        env, rec = self.env, self.rec
+        while True:
+            rec.monitor_time.append(env.now)
+            rec.monitor_beds.append(self.beds.count)
+            rec.monitor_ae_queue.append(len(self.ae_clinicians.queue) + len(self.beds.queue))
+            rec.monitor_onward.append(self.onward_care.count)
+            yield env.timeout(every_hours)
 
     # --------------------------------------------------------------- arrivals
     def arrivals(self, blocks: Iterable[EpisodeBlock]) -> Process:

@@ -106,6 +106,13 @@ class Recorder:
 
     prevented_time: list[float] = field(default_factory=list)
 
+    # State sampled every few hours (warm-up analysis): time, beds occupied,
+    # patients in A&E waiting for a clinician or a bed, onward-care places used.
+    monitor_time: list[float] = field(default_factory=list)
+    monitor_beds: list[int] = field(default_factory=list)
+    monitor_ae_queue: list[int] = field(default_factory=list)
+    monitor_onward: list[int] = field(default_factory=list)
+
     def new_episodes(self, arrival_times: list[float], readmission: bool = False) -> int:
         """Reserve ids for episodes arriving at ``arrival_times``; returns the first id."""
         first = len(self.outcome)

@@ -105,6 +105,7 @@ def simulate(
             yield EpisodeBlock(first, period.arrays)
 
     env.process(system.rota())
+    env.process(system.monitor())
     env.process(system.arrivals(blocks()))
     env.run(until=timeline.horizon_hours)
     growth_by_year = (1 + config.population.growth_per_year) ** np.arange(timeline.years)
