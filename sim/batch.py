@@ -20,7 +20,9 @@ import pandas as pd
 from sim.config import ModelConfig
 from sim.errors import InputError
 from sim.executors import Backend, Task, run_unordered
+from sim.finance import FinanceInputs, income_at_risk, load_finance_inputs, simulated_income
 from sim.loading import area_dir, config_sha256
+from sim.plan import plan_comparison, plan_discrepancies
 from sim.precision import KEY_METRICS, ReplicationRule, relative_precision
 from sim.store import (
     KPI_COLUMNS,
@@ -35,9 +37,13 @@ from sim.store import (
 )
 from sim.summary import paired_differences, summarise
 from sim.targets import evaluate_targets, load_targets
+from sim.workbook import write_workbook
 
 REFERENCE_SCENARIO = "do-nothing"
 TARGETS_FILE = "targets.toml"
+PROVIDERS_FILE = "providers.toml"
+TARIFFS_FILE = "tariffs.toml"
+AREA_INPUTS = (TARGETS_FILE, PROVIDERS_FILE, TARIFFS_FILE)
 Progress = Callable[[int, int, str], None]
 
 
@@ -85,9 +91,10 @@ def run_batch(
     names = [c.scenario.name for c in configs]
     for config in configs:
         folder.write_config(config)
-    targets_source = area_dir(first.area.name) / TARGETS_FILE
-    if targets_source.exists():
-        write_text(out / TARGETS_FILE, targets_source.read_text(encoding="utf-8"))
+    for name in AREA_INPUTS:  # copied so the run can be re-read or re-priced later
+        source = area_dir(first.area.name) / name
+        if source.exists():
+            write_text(out / name, source.read_text(encoding="utf-8"))
     manifest: dict[str, Any] = {
         "tool": "ucsim",
         "version": tool_version(),
@@ -305,8 +312,45 @@ def finalise(
     write_csv(folder.root / "summary.csv", summary)
     write_csv(folder.root / "differences.csv", differences)
     write_csv(folder.root / "targets.csv", targets)
+    outputs = ["kpis.parquet", "summary.csv", "differences.csv", "targets.csv"]
+    providers, tariffs = folder.root / PROVIDERS_FILE, folder.root / TARIFFS_FILE
+    if providers.exists() and tariffs.exists():
+        write_finance_outputs(folder, kpis, manifest, load_finance_inputs(providers, tariffs))
+        outputs += FINANCE_OUTPUTS
     manifest["status"] = "complete"
     manifest["completed"] = now_iso()
-    manifest["outputs"] = ["kpis.parquet", "summary.csv", "differences.csv", "targets.csv"]
+    manifest["outputs"] = outputs
     folder.write_manifest(manifest)
     return BatchOutcome(folder, kpis, summary, differences, targets, manifest)
+
+
+FINANCE_OUTPUTS = [
+    "finance.csv",
+    "plan_comparison.csv",
+    "plan_discrepancies.csv",
+    "income_at_risk.xlsx",
+]
+
+
+@dataclass(frozen=True)
+class FinanceTables:
+    finance: pd.DataFrame
+    comparison: pd.DataFrame
+    discrepancies: pd.DataFrame
+
+
+def write_finance_outputs(
+    folder: ResultsFolder, kpis: pd.DataFrame, manifest: dict[str, Any], inputs: FinanceInputs
+) -> FinanceTables:
+    """finance.csv, plan_comparison.csv, plan_discrepancies.csv and the workbook."""
+    reference = manifest["reference_scenario"]
+    finance = income_at_risk(simulated_income(kpis, inputs), reference)
+    comparison = plan_comparison(inputs.book, finance, reference)
+    discrepancies = plan_discrepancies(inputs.book)
+    write_csv(folder.root / "finance.csv", finance)
+    write_csv(folder.root / "plan_comparison.csv", comparison)
+    write_csv(folder.root / "plan_discrepancies.csv", discrepancies)
+    write_workbook(
+        folder.root / "income_at_risk.xlsx", finance, comparison, discrepancies, inputs, manifest
+    )
+    return FinanceTables(finance, comparison, discrepancies)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -28,19 +29,37 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from sim.batch import BatchOptions, BatchOutcome, resume_batch, run_batch
+from sim.batch import (
+    PROVIDERS_FILE,
+    TARIFFS_FILE,
+    BatchOptions,
+    BatchOutcome,
+    resume_batch,
+    run_batch,
+    write_finance_outputs,
+)
 from sim.errors import InputError
+from sim.finance import load_finance_inputs
 from sim.loading import (
     COMMAND_LINE,
     default_scenario_paths,
     list_area_dirs,
     load_practices,
+    parse_override,
     project_root,
     read_toml,
     resolve,
 )
-from sim.store import write_csv
-from sim.tables import annual_table, differences_table, flatten, provenance_lines, targets_table
+from sim.store import ResultsFolder, command_line, now_iso, write_csv
+from sim.tables import (
+    annual_table,
+    differences_table,
+    discrepancy_table,
+    finance_table,
+    flatten,
+    provenance_lines,
+    targets_table,
+)
 from sim.warmup import analyse_warmup, plot_warmup
 
 app = typer.Typer(
@@ -211,6 +230,9 @@ def _print_outcome(console: Console, outcome: BatchOutcome) -> None:
             console.print(differences_table(outcome.differences))
     if not outcome.targets.empty:
         console.print(targets_table(outcome.targets))
+    finance_csv = outcome.folder.root / "finance.csv"
+    if finance_csv.exists() and len(manifest["scenarios"]) > 1:
+        console.print(finance_table(pd.read_csv(finance_csv)))
     console.print(f"replications: {reps['used']} per scenario ({reps['reason']})")
     console.print(f"wall time: {manifest.get('wall_seconds', 0):.1f} s")
     console.print(f"[green]results written to[/] {outcome.folder.root}")
@@ -236,6 +258,43 @@ def _progress(quiet: bool) -> Iterator[Callable[[int, int, str], None] | None]:
             progress.update(task, completed=done, total=total, description=what)
 
         yield update
+
+
+@app.command()
+@guarded
+def finance(
+    results: Annotated[Path, typer.Argument(help="A results folder written by ucsim run.")],
+    tariffs: Annotated[
+        Path | None, typer.Option(help="Another tariffs file (default: the run's tariffs.toml).")
+    ] = None,
+    providers: Annotated[
+        Path | None, typer.Option(help="Another providers file (default: the run's copy).")
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Override a tariff or rule, e.g. non_elective.marginal_rate.enabled=false"
+        ),
+    ] = None,
+) -> None:
+    """Recompute income at risk for an existing run (no re-simulation)."""
+    folder = ResultsFolder(results)
+    manifest = folder.read_manifest()
+    changes = dict(parse_override(text) for text in overrides or [])
+    inputs = load_finance_inputs(
+        providers or results / PROVIDERS_FILE, tariffs or results / TARIFFS_FILE, changes
+    )
+    kpis = pd.read_parquet(results / "kpis.parquet")
+    tables = write_finance_outputs(folder, kpis, manifest, inputs)
+    manifest.setdefault("finance_recomputed", []).append(
+        {"at": now_iso(), "command": command_line(), "inputs": list(inputs.files)}
+    )
+    folder.write_manifest(manifest)
+    console = Console()
+    console.print(finance_table(tables.finance))
+    if not tables.discrepancies.empty:
+        console.print(discrepancy_table(tables.discrepancies))
+    console.print(f"[green]written to[/] {results}")
 
 
 @app.command()

@@ -139,6 +139,16 @@ def split_annotations(
             values[key] = sub_values
             notes.update(sub_notes)
             origins.update(sub_origins)
+        elif isinstance(item, list) and item and all(isinstance(i, Mapping) for i in item):
+            rows = []
+            for index, row in enumerate(item):  # arrays of tables, e.g. [[provider]]
+                sub_values, sub_notes, sub_origins = split_annotations(
+                    row, file, f"{path}.{index}."
+                )
+                rows.append(sub_values)
+                notes.update(sub_notes)
+                origins.update(sub_origins)
+            values[key] = rows
         else:
             values[key] = item
         origins[path] = file

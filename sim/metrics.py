@@ -27,6 +27,9 @@ from sim.recorder import (
 from sim.services import GPSameDayBook
 from sim.timeline import DAYS_PER_YEAR, HOURS_PER_DAY, Timeline
 
+TRIM_POINTS_DAYS: tuple[int, ...] = (5, 7, 10, 14, 21, 28)
+SHORT_STAY_DAYS = 2  # spells under two days take the short-stay tariff
+
 DESIGN_METRICS: tuple[str, ...] = (
     "population",
     "ltc_population",
@@ -228,7 +231,16 @@ def _bed_metrics(rec: Recorder, ctx: MetricContext) -> dict[str, np.ndarray]:
     los_days = (discharge_time - admitted_at[discharged]) / HOURS_PER_DAY
     delay_days = np.asarray(rec.discharge_delay_hours, dtype=float) / HOURS_PER_DAY
     discharges = _count_by_year(discharge_time, tl)
-    return {
+    # For tariffs: short-stay spells and bed days beyond each candidate trim point,
+    # counted at discharge, so finance can change the trim point without re-simulating.
+    finance = {
+        "short_stay_discharges": _count_by_year(discharge_time, tl, los_days < SHORT_STAY_DAYS)
+    }
+    for trim in TRIM_POINTS_DAYS:
+        finance[f"excess_bed_days_over_{trim}d"] = _sum_by_year(
+            discharge_time, np.clip(los_days - trim, 0, None), tl
+        )
+    return finance | {
         "bed_days": bed_days,
         "bed_occupancy": bed_days / (ctx.config.services.wards.beds * DAYS_PER_YEAR),
         "discharges": discharges,

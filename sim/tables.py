@@ -155,3 +155,39 @@ def targets_table(targets: pd.DataFrame) -> Table:
             f"[{RAG_STYLE.get(row.status, '')}]{row.status}[/]",
         )
     return table
+
+
+def finance_table(finance: pd.DataFrame, reference: str = "do-nothing") -> Table:
+    """Final-year simulated income at risk per provider (total of simulated lines)."""
+    last = finance["year"].max()
+    rows = finance[
+        (finance["year"] == last)
+        & (finance["line"] == "total_simulated")
+        & (finance["scenario"] != reference)
+    ]
+    year = rows["financial_year"].iloc[0] if len(rows) else ""
+    table = Table(
+        title=f"Simulated income at risk vs do nothing, {year} (£, 95% interval)",
+        title_justify="left",
+    )
+    for name in ("scenario", "provider", "income at risk", "95% interval"):
+        table.add_column(
+            name, justify="right" if name != "scenario" and name != "provider" else "left"
+        )
+    for row in rows.itertuples():
+        interval = "" if math.isnan(row.ci_low) else f"£{row.ci_low:,.0f} to £{row.ci_high:,.0f}"
+        table.add_row(row.scenario, row.provider, f"£{row.income_at_risk:,.0f}", interval)
+    return table
+
+
+def discrepancy_table(discrepancies: pd.DataFrame) -> Table:
+    table = Table(
+        title="Plan figures that do not reconcile with their inputs", title_justify="left"
+    )
+    for name in ("item", "published", "computed", "difference"):
+        table.add_column(name, justify="left" if name == "item" else "right", overflow="fold")
+    for row in discrepancies.itertuples():
+        table.add_row(
+            row.item, f"£{row.published:,.0f}", f"£{row.computed:,.0f}", f"£{row.difference:+,.0f}"
+        )
+    return table
