@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -177,7 +178,7 @@ def run(
 ) -> None:
     """Simulate scenarios x replications and write a complete results folder."""
     console = Console(quiet=quiet)
-    with _progress(quiet) as on_progress:
+    with _progress(quiet) as on_progress, _terminate_as_interrupt():
         try:
             if resume is not None:
                 outcome = resume_batch(resume, jobs, backend.value, scheduler, on_progress)
@@ -236,6 +237,20 @@ def _print_outcome(console: Console, outcome: BatchOutcome) -> None:
     console.print(f"replications: {reps['used']} per scenario ({reps['reason']})")
     console.print(f"wall time: {manifest.get('wall_seconds', 0):.1f} s")
     console.print(f"[green]results written to[/] {outcome.folder.root}")
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C so the manifest records the interruption."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

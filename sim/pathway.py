@@ -163,6 +163,7 @@ class UrgentCareSystem:
         self.ucc_open, self.ucc_close = s.ucc.open_hour, s.ucc.close_hour
         self.ucc_transfer = list(s.ucc.transfer_to_ae.as_tuple())
         self.ae_rota = list(s.ae.clinicians_by_hour)
+        self.last_day = len(schedule.rrt_staff) - 1
 
         self.triage = simpy.Resource(env, s.ae.triage_staff)
         self.ae_clinicians = RotaResource(env, self.ae_rota[0])
@@ -200,91 +201,99 @@ class UrgentCareSystem:
 
     # --------------------------------------------------------------- arrivals
     def arrivals(self, blocks: Iterable[EpisodeBlock]) -> Process:
+        """Route each period's episodes, then start a process for those that need one.
+
+        Routing to a first contact is a pure function of arrival time and the GP
+        same-day book, which only arrivals change, so a period is routed in time
+        order in a plain loop; episodes resolved without queueing (GP, NHS 111
+        advice, hear-and-treat) never enter the event loop.
+        """
         env = self.env
         for block in blocks:
-            times = block.time
-            first_id = block.first_id
-            first_contact = self.first_contact
-            for j in range(block.size):
-                delay = times[j] - env.now
+            for now, process in self.route(block):
+                delay = now - env.now
                 if delay > 0:
                     yield env.timeout(delay)
-                first_contact(block, j, first_id + j)
+                env.process(process)
 
-    def first_contact(self, b: EpisodeBlock, j: int, episode: int) -> None:
+    def route(self, b: EpisodeBlock) -> list[tuple[float, Process]]:
+        self._pending: list[tuple[float, Process]] = []
+        first_contact = self.first_contact
+        times = b.time
+        first_id = b.first_id
+        for j in range(b.size):
+            first_contact(b, j, first_id + j, times[j])
+        return self._pending
+
+    def _start(self, now: float, process: Process) -> None:
+        self._pending.append((now, process))
+
+    def first_contact(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
         acuity = b.acuity[j]
         contact = pick(self.preference[acuity], b.u_contact[j])
-        now = self.env.now
         if contact == GP:
             status = self.gp_book.try_book(b.practice[j], now)
             if status == BOOKED:
                 self.rec.first_contact[episode] = GP
-                self.gp_consultation(b, j, episode)
+                self.gp_consultation(b, j, episode, now)
                 return
             self.rec.gp_failed.append(now)
             if status == CLOSED:
                 self.rec.gp_failed_closed.append(now)
             contact = pick(self.fallback[acuity], b.u_fallback[j])
         self.rec.first_contact[episode] = contact
-        self.dispatch(contact, b, j, episode)
-
-    def dispatch(self, contact: int, b: EpisodeBlock, j: int, episode: int) -> None:
         if contact == NHS111:
-            self.nhs111(b, j, episode)
+            self.nhs111(b, j, episode, now)
         elif contact == AMBULANCE:
-            self.call_999(b, j, episode)
+            self.call_999(b, j, episode, now)
         elif contact == UCC:
-            if self.ucc_is_open(self.env.now):
-                self.env.process(self.ucc(b, j, episode, streamed=False))
+            if self.ucc_is_open(now):
+                self._start(now, self.ucc(b, j, episode, streamed=False))
             else:
-                self.env.process(self.ae(b, j, episode, WALK_IN))
+                self._start(now, self.ae(b, j, episode, WALK_IN))
         else:
-            self.ae_front_door(b, j, episode)
+            self.ae_front_door(b, j, episode, now)
 
     # ------------------------------------------------------- inline services
-    def gp_consultation(self, b: EpisodeBlock, j: int, episode: int) -> None:
-        now = self.env.now
+    def gp_consultation(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
         self.rec.gp_seen.append(now)
         outcome = pick(self.gp_outcome[b.acuity[j]], b.u_gp[j])
         if outcome == GP_RESOLVED:
             self.rec.finish(episode, RESOLVED_GP, now)
         elif outcome == GP_REFER_RRT:
-            self.env.process(self.rapid_response(b, j, episode, GP_REFERRAL))
+            self._start(now, self.rapid_response(b, j, episode, GP_REFERRAL))
         elif outcome == GP_REFER_AE:
-            self.env.process(self.ae(b, j, episode, GP_REFERRAL))
+            self._start(now, self.ae(b, j, episode, GP_REFERRAL))
         else:
-            self.env.process(self.direct_admission(b, j, episode))
+            self._start(now, self.direct_admission(b, j, episode))
 
-    def nhs111(self, b: EpisodeBlock, j: int, episode: int) -> None:
-        now = self.env.now
+    def nhs111(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
         self.rec.nhs111_calls.append(now)
         outcome = pick(self.nhs111_outcome[b.acuity[j]], b.u_111[j])
         if outcome == ADVICE:
             self.rec.finish(episode, RESOLVED_111, now)
         elif outcome == TO_GP:
             if self.gp_book.try_book(b.practice[j], now) == BOOKED:
-                self.gp_consultation(b, j, episode)
+                self.gp_consultation(b, j, episode, now)
             else:
                 self.rec.out_of_hours_gp.append(now)
                 self.rec.finish(episode, RESOLVED_OOH, now)
         elif outcome == TO_AMBULANCE:
-            self.call_999(b, j, episode)
+            self.call_999(b, j, episode, now)
         elif outcome == TO_UCC and self.ucc_is_open(now):
-            self.env.process(self.ucc(b, j, episode, streamed=False))
+            self._start(now, self.ucc(b, j, episode, streamed=False))
         else:
-            self.env.process(self.ae(b, j, episode, WALK_IN))
+            self._start(now, self.ae(b, j, episode, WALK_IN))
 
-    def call_999(self, b: EpisodeBlock, j: int, episode: int) -> None:
-        now = self.env.now
+    def call_999(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
         if b.u_hear[j] < self.hear_and_treat[b.acuity[j]]:
             self.rec.incident(now, HEAR_AND_TREAT)
             self.rec.finish(episode, HEAR_TREAT_DONE, now)
             return
-        self.env.process(self.ambulance(b, j, episode))
+        self._start(now, self.ambulance(b, j, episode))
 
-    def ae_front_door(self, b: EpisodeBlock, j: int, episode: int) -> None:
+    def ae_front_door(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
         """A&E walk-in, unless streamed to the co-located UCC at the front door."""
-        now = self.env.now
         acuity = b.acuity[j]
         if acuity < 2 and self.ucc_is_open(now):
             day = int(now // 24.0)
@@ -294,22 +303,26 @@ class UrgentCareSystem:
                 else self.schedule.streamed_share_medium[day]
             )
             if b.u_stream[j] < share:
-                self.env.process(self.ucc(b, j, episode, streamed=True))
+                self._start(now, self.ucc(b, j, episode, streamed=True))
                 return
-        self.env.process(self.ae(b, j, episode, WALK_IN))
+        self._start(now, self.ae(b, j, episode, WALK_IN))
 
     def ucc_is_open(self, now: float) -> bool:
         hour = now % 24.0
         return self.ucc_open <= hour < self.ucc_close
 
+    def day(self, at: float) -> int:
+        """Simulation day of a time, clamped to the last day (for times past the horizon)."""
+        return min(int(at // 24.0), self.last_day)
+
     def rrt_is_open(self, now: float) -> bool:
-        day = int(now // 24.0)
+        day = self.day(now)
         hour = now - 24.0 * day
         return self.rrt_open_hour <= hour < self.schedule.rrt_close_hour[day]
 
     def rrt_accepts(self, b: EpisodeBlock, j: int, now: float) -> bool:
         """Open, and willing to take this referral (the episode's own uniform decides)."""
-        day = int(now // 24.0)
+        day = self.day(now)
         return self.rrt_is_open(now) and b.u_accept[j] < self.schedule.rrt_acceptance[day]
 
     # ------------------------------------------------------------- processes
@@ -318,27 +331,31 @@ class UrgentCareSystem:
         called = env.now
         vehicle = self.ambulances.request()
         yield vehicle
-        rec.ambulance_dispatch_time.append(env.now)
-        rec.ambulance_wait.append(env.now - called)
-        yield env.timeout(b.scene_h[j])
+        dispatched = env.now
+        rec.ambulance_dispatch_time.append(dispatched)
+        rec.ambulance_wait.append(dispatched - called)
+        # What happens on scene follows from the episode's pre-drawn uniforms and the
+        # time the crew leaves scene, so the whole job needs only one timeout.
+        leave_scene = dispatched + b.scene_h[j]
         acuity = b.acuity[j]
         if b.u_see[j] < self.see_and_treat[acuity]:
+            yield env.timeout(b.scene_h[j])
             self.ambulances.release(vehicle)
             rec.incident(called, SEE_AND_TREAT)
             rec.finish(episode, SEE_TREAT_DONE, env.now)
             return
-        day = int(env.now // 24.0)
         if (
             acuity < 2
-            and b.u_path[j] < self.schedule.pathfinder_share[day]
-            and self.rrt_accepts(b, j, env.now)
+            and b.u_path[j] < self.schedule.pathfinder_share[self.day(leave_scene)]
+            and self.rrt_accepts(b, j, leave_scene)
         ):
+            yield env.timeout(b.scene_h[j])
             self.ambulances.release(vehicle)
             rec.incident(called, PATHFINDER)
             yield from self.rapid_response(b, j, episode, BY_AMBULANCE)
             return
         rec.incident(called, CONVEYED)
-        yield env.timeout(b.convey_h[j])
+        yield env.timeout(b.scene_h[j] + b.convey_h[j])
         # The crew hands over and turns round while the patient's A&E visit goes on.
         env.timeout(self.turnaround).callbacks.append(lambda _: self.ambulances.release(vehicle))
         yield from self.ae(b, j, episode, BY_AMBULANCE)

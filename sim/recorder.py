@@ -1,7 +1,7 @@
-"""What one replication records as it runs: flat lists of event times and flags.
+"""What one replication records as it runs: flat typed arrays of event times and flags.
 
-Appending a float to a list is the cheapest record Python offers; annual
-metrics are computed from these lists afterwards with numpy
+Appending to an ``array.array`` is as cheap as to a list and stores 8 bytes, not
+a 32-byte Python float, per entry; annual metrics are computed from them afterwards with numpy
 (:mod:`sim.metrics`). Each episode also gets exactly one terminal outcome.
 """
 
@@ -55,63 +55,75 @@ WALK_IN, BY_AMBULANCE, GP_REFERRAL, UCC_TRANSFER, FROM_RRT, READMISSION = range(
 DIRECT = 6  # direct admission from GP, not through A&E
 
 
+def _floats() -> array:
+    return array("d")
+
+
+def _ints() -> array:
+    return array("q")
+
+
+def _flags() -> array:
+    return array("b")
+
+
 @dataclass
 class Recorder:
     """Event lists of one replication (times in simulation hours)."""
 
-    arrival_time: array = field(default_factory=lambda: array("d"))
-    is_readmission: array = field(default_factory=lambda: array("b"))
-    outcome: array = field(default_factory=lambda: array("b"))
-    end_time: array = field(default_factory=lambda: array("d"))
-    first_contact: array = field(default_factory=lambda: array("b"))
+    arrival_time: array = field(default_factory=_floats)
+    is_readmission: array = field(default_factory=_flags)
+    outcome: array = field(default_factory=_flags)
+    end_time: array = field(default_factory=_floats)
+    first_contact: array = field(default_factory=_flags)
     terminations: int = 0
 
-    gp_seen: list[float] = field(default_factory=list)
-    gp_failed: list[float] = field(default_factory=list)
-    gp_failed_closed: list[float] = field(default_factory=list)
-    out_of_hours_gp: list[float] = field(default_factory=list)
-    nhs111_calls: list[float] = field(default_factory=list)
+    gp_seen: array = field(default_factory=_floats)
+    gp_failed: array = field(default_factory=_floats)
+    gp_failed_closed: array = field(default_factory=_floats)
+    out_of_hours_gp: array = field(default_factory=_floats)
+    nhs111_calls: array = field(default_factory=_floats)
 
-    ambulance_time: list[float] = field(default_factory=list)  # call time, once the kind is known
-    ambulance_kind: list[int] = field(default_factory=list)
-    ambulance_wait: list[float] = field(default_factory=list)  # hours to a vehicle, per dispatch
-    ambulance_dispatch_time: list[float] = field(default_factory=list)
+    ambulance_time: array = field(default_factory=_floats)  # call time, once the kind is known
+    ambulance_kind: array = field(default_factory=_ints)
+    ambulance_wait: array = field(default_factory=_floats)  # hours to a vehicle, per dispatch
+    ambulance_dispatch_time: array = field(default_factory=_floats)
 
-    rrt_time: list[float] = field(default_factory=list)  # accepted referrals, at completion
-    rrt_response: list[float] = field(default_factory=list)  # nan if escalated before response
-    rrt_managed: list[bool] = field(default_factory=list)
-    rrt_declined: list[float] = field(default_factory=list)
-    rrt_busy_start: list[float] = field(default_factory=list)
-    rrt_busy_hours: list[float] = field(default_factory=list)
+    rrt_time: array = field(default_factory=_floats)  # accepted referrals, at completion
+    rrt_response: array = field(default_factory=_floats)  # nan if escalated before response
+    rrt_managed: array = field(default_factory=_flags)
+    rrt_declined: array = field(default_factory=_floats)
+    rrt_busy_start: array = field(default_factory=_floats)
+    rrt_busy_hours: array = field(default_factory=_floats)
 
-    ucc_time: list[float] = field(default_factory=list)
-    ucc_transfer: list[bool] = field(default_factory=list)
-    ucc_streamed: list[bool] = field(default_factory=list)
+    ucc_time: array = field(default_factory=_floats)
+    ucc_transfer: array = field(default_factory=_flags)
+    ucc_streamed: array = field(default_factory=_flags)
 
-    ae_arrival: list[float] = field(default_factory=list)
-    ae_departure: list[float] = field(default_factory=list)
-    ae_admitted: list[bool] = field(default_factory=list)
-    ae_mode: list[int] = field(default_factory=list)
-    ae_treat_start: list[float] = field(default_factory=list)
-    ae_treat_hours: list[float] = field(default_factory=list)
+    ae_arrival: array = field(default_factory=_floats)
+    ae_departure: array = field(default_factory=_floats)
+    ae_admitted: array = field(default_factory=_flags)
+    ae_mode: array = field(default_factory=_ints)
+    ae_treat_start: array = field(default_factory=_floats)
+    ae_treat_hours: array = field(default_factory=_floats)
 
-    admission_time: list[float] = field(default_factory=list)
-    admission_acs: list[bool] = field(default_factory=list)
-    admission_readmission: list[bool] = field(default_factory=list)
-    admission_source: list[int] = field(default_factory=list)
-    admission_episode: list[int] = field(default_factory=list)
-    discharge_episode: list[int] = field(default_factory=list)
-    discharge_time: list[float] = field(default_factory=list)
-    discharge_delay_hours: list[float] = field(default_factory=list)
+    admission_time: array = field(default_factory=_floats)
+    admission_acs: array = field(default_factory=_flags)
+    admission_readmission: array = field(default_factory=_flags)
+    admission_source: array = field(default_factory=_ints)
+    admission_episode: array = field(default_factory=_ints)
+    discharge_episode: array = field(default_factory=_ints)
+    discharge_time: array = field(default_factory=_floats)
+    discharge_delay_hours: array = field(default_factory=_floats)
 
-    prevented_time: list[float] = field(default_factory=list)
+    prevented_time: array = field(default_factory=_floats)
 
     # State sampled every few hours (warm-up analysis): time, beds occupied,
     # patients in A&E waiting for a clinician or a bed, onward-care places used.
-    monitor_time: list[float] = field(default_factory=list)
-    monitor_beds: list[int] = field(default_factory=list)
-    monitor_ae_queue: list[int] = field(default_factory=list)
-    monitor_onward: list[int] = field(default_factory=list)
+    monitor_time: array = field(default_factory=_floats)
+    monitor_beds: array = field(default_factory=_ints)
+    monitor_ae_queue: array = field(default_factory=_ints)
+    monitor_onward: array = field(default_factory=_ints)
 
     def new_episodes(self, arrival_times: list[float], readmission: bool = False) -> int:
         """Reserve ids for episodes arriving at ``arrival_times``; returns the first id."""

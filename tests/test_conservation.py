@@ -47,22 +47,24 @@ def test_counts_reconcile_across_settings(best_run: SimulationRun) -> None:
     rec = best_run.recorder
     out = _outcomes(best_run)
     kind = np.asarray(rec.ambulance_kind)
-    admitted_from_ae = np.asarray(rec.ae_admitted)
+    admitted_from_ae = np.asarray(rec.ae_admitted, dtype=bool)
     source = np.asarray(rec.admission_source)
     assert out[OUTCOME_CODE["admitted"]] == len(rec.admission_time)
     assert admitted_from_ae.sum() + (source == DIRECT).sum() == len(rec.admission_time)
     assert out[OUTCOME_CODE["ae_discharged"]] == (~admitted_from_ae).sum()
-    assert out[OUTCOME_CODE["ucc_discharged"]] == (~np.asarray(rec.ucc_transfer)).sum()
+    assert out[OUTCOME_CODE["ucc_discharged"]] == (~np.asarray(rec.ucc_transfer, dtype=bool)).sum()
     assert out[OUTCOME_CODE["ambulance_hear_and_treat"]] == (kind == HEAR_AND_TREAT).sum()
     assert out[OUTCOME_CODE["ambulance_see_and_treat"]] == (kind == SEE_AND_TREAT).sum()
-    assert out[OUTCOME_CODE["managed_at_home"]] == np.asarray(rec.rrt_managed).sum()
+    assert out[OUTCOME_CODE["managed_at_home"]] == np.asarray(rec.rrt_managed, dtype=bool).sum()
     assert out[OUTCOME_CODE["resolved_gp"]] <= len(rec.gp_seen)
     mode = np.asarray(rec.ae_mode)
     # conveyed patients and UCC transfers all reach A&E (bar those still in transit at the end)
     assert 0 <= (kind == CONVEYED).sum() - (mode == BY_AMBULANCE).sum() <= 50
-    assert 0 <= np.asarray(rec.ucc_transfer).sum() - (mode == UCC_TRANSFER).sum() <= 50
+    assert 0 <= np.asarray(rec.ucc_transfer, dtype=bool).sum() - (mode == UCC_TRANSFER).sum() <= 50
     assert (kind == 3).sum() > 0, "best case should use the ambulance pathfinder"
-    assert np.asarray(rec.ucc_streamed).sum() > 0, "best case should stream at the front door"
+    assert np.asarray(rec.ucc_streamed, dtype=bool).sum() > 0, (
+        "best case should stream at the front door"
+    )
 
 
 def test_annual_outcome_counts_sum_to_episodes(small: ModelConfig) -> None:

@@ -1,0 +1,158 @@
+"""ucsim benchmarks: ``python -m benchmarks`` (or ``make bench``). Not part of the tests.
+
+Measures, in one process and one run:
+  (a) one replication of the default area's do-nothing scenario: seconds,
+      microseconds per urgent episode and per resource use;
+  (b) the floor reference (benchmarks/floor.py) on the same number of
+      resource uses, and the ratio per resource use;
+  (c) a batch with --jobs 1 and --jobs 2 and the parallel efficiency;
+  (d) peak memory of one replication in a fresh process.
+Appends one JSON line to benchmarks/results.jsonl so progress can be tracked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import simpy
+
+from benchmarks.floor import run_floor
+from sim.batch import BatchOptions, run_batch
+from sim.loading import default_scenario_paths, resolve, with_overrides
+from sim.replication import run_replication
+from sim.store import git_commit, now_iso
+
+RESULTS = Path(__file__).resolve().parent / "results.jsonl"
+
+
+def count_resource_uses(config, seed: int) -> int:
+    """Granted resource requests in one replication (a separate, instrumented run)."""
+    original = simpy.Resource._do_put
+    granted = 0
+
+    def counting(self, event):
+        nonlocal granted
+        result = original(self, event)
+        if event.triggered:
+            granted += 1
+        return result
+
+    simpy.Resource._do_put = counting
+    try:
+        run_replication(config, 0, seed)
+    finally:
+        simpy.Resource._do_put = original
+    return granted
+
+
+def peak_memory_mib(years: int, seed: int) -> float:
+    code = (
+        "import resource; from sim.loading import resolve, default_scenario_paths, with_overrides;"
+        "from sim.replication import run_replication;"
+        "c = resolve(default_scenario_paths()[0]).config;"
+        f"c = with_overrides(c, {{'run.years': {years}}});"
+        f"run_replication(c, 0, {seed});"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--years", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch-replications", type=int, default=4)
+    parser.add_argument("--batch-years", type=int, default=2)
+    parser.add_argument("--skip-batch", action="store_true")
+    args = parser.parse_args()
+
+    base = resolve(default_scenario_paths()[0]).config
+    config = with_overrides(base, {"run.years": args.years})
+    report: dict[str, object] = {
+        "when": now_iso(),
+        "git_commit": git_commit(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "years": args.years,
+    }
+
+    started = time.perf_counter()
+    result = run_replication(config, 0, args.seed)
+    model_seconds = time.perf_counter() - started
+    uses = count_resource_uses(config, args.seed)
+    episodes = result.episodes
+    report["model"] = {
+        "seconds": round(model_seconds, 3),
+        "episodes": episodes,
+        "resource_uses": uses,
+        "us_per_episode": round(model_seconds / episodes * 1e6, 3),
+        "us_per_resource_use": round(model_seconds / uses * 1e6, 3),
+    }
+    floor = run_floor(
+        episodes=uses // 3, years=args.years + config.run.warmup_days / 365, seed=args.seed
+    )
+    report["floor"] = {k: round(v, 3) for k, v in floor.items()}
+    ratio = report["model"]["us_per_resource_use"] / floor["us_per_resource_use"]
+    report["ratio_per_resource_use"] = round(ratio, 3)
+    print(
+        f"(a) one {args.years}-year replication: {model_seconds:.2f} s, {episodes:,} episodes, "
+        f"{uses:,} resource uses; {report['model']['us_per_episode']:.2f} us/episode, "
+        f"{report['model']['us_per_resource_use']:.2f} us/resource use"
+    )
+    print(
+        f"(b) floor on {floor['resource_uses']:,} resource uses: {floor['seconds']:.2f} s, "
+        f"{floor['us_per_resource_use']:.2f} us/resource use; ratio {ratio:.2f}x"
+    )
+
+    if not args.skip_batch:
+        batch_config = with_overrides(base, {"run.years": args.batch_years})
+        walls = {}
+        for jobs in (1, 2):
+            with tempfile.TemporaryDirectory() as tmp:
+                started = time.perf_counter()
+                run_batch(
+                    [batch_config],
+                    Path(tmp) / "run",
+                    BatchOptions(
+                        replications=args.batch_replications,
+                        seed=args.seed,
+                        jobs=jobs,
+                        backend="loky",
+                    ),
+                )
+                walls[jobs] = time.perf_counter() - started
+        efficiency = walls[1] / (2 * walls[2])
+        report["batch"] = {
+            "replications": args.batch_replications,
+            "years": args.batch_years,
+            "wall_jobs_1": round(walls[1], 2),
+            "wall_jobs_2": round(walls[2], 2),
+            "parallel_efficiency": round(efficiency, 3),
+        }
+        print(
+            f"(c) batch of {args.batch_replications} x {args.batch_years}-year replications: "
+            f"jobs 1 {walls[1]:.1f} s, jobs 2 {walls[2]:.1f} s, "
+            f"parallel efficiency {efficiency:.0%}"
+        )
+
+    memory = peak_memory_mib(args.years, args.seed)
+    report["peak_memory_mib"] = round(memory, 1)
+    print(f"(d) peak memory of one {args.years}-year replication: {memory:.0f} MiB")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report["benchmark_process_peak_mib"] = round(own, 1)
+    with RESULTS.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(report) + "\n")
+    print(f"appended to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
