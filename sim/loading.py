@@ -346,9 +346,9 @@ def resolve(
     tree = tree_with(tree, "scenario.area", area_name)
     files.extend(str(p) for p, _ in chain)
     for text in overrides:
-        path, value = parse_override(text)
-        tree = tree_with(tree, path, value)
-        origins[path] = COMMAND_LINE
+        dotted, value = parse_override(text)
+        tree = tree_with(tree, dotted, value)
+        origins[dotted] = COMMAND_LINE
     practices_file = folder / str(tree.get("area", {}).get("practices_file", "practices.csv"))
     tree["practices"] = load_practices(practices_file)
     files.append(str(practices_file))

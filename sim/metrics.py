@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from sim.config import ModelConfig
@@ -74,7 +75,7 @@ class MetricContext:
 
 
 def _count_by_year(
-    times: list[float] | np.ndarray, tl: Timeline, mask: np.ndarray | None = None
+    times: npt.ArrayLike, tl: Timeline, mask: np.ndarray | None = None
 ) -> np.ndarray:
     years = tl.year_of_hours(np.asarray(times, dtype=float))
     keep = (years >= 0) & (years < tl.years)

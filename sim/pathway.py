@@ -14,7 +14,7 @@ readmissions, which draw from their own block of pre-drawn uniforms.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import simpy
@@ -146,7 +146,7 @@ class UrgentCareSystem:
         self.rec = recorder
         self.readmissions = readmissions
         s = config.services
-        acuities = ("low", "medium", "high")
+        acuities: tuple[Literal["low", "medium", "high"], ...] = ("low", "medium", "high")
         fc = config.first_contact
         self.preference = [cumulative(fc.preference[a].as_tuple()) for a in acuities]
         self.fallback = [cumulative(fc.when_gp_unavailable[a].as_tuple()) for a in acuities]
@@ -325,6 +325,9 @@ class UrgentCareSystem:
         day = self.day(now)
         return self.rrt_is_open(now) and b.u_accept[j] < self.schedule.rrt_acceptance[day]
 
+    def _release_vehicle(self, vehicle: simpy.Event) -> None:
+        self.ambulances.release(vehicle)  # type: ignore[arg-type]
+
     # ------------------------------------------------------------- processes
     def ambulance(self, b: EpisodeBlock, j: int, episode: int) -> Process:
         env, rec = self.env, self.rec
@@ -357,7 +360,7 @@ class UrgentCareSystem:
         rec.incident(called, CONVEYED)
         yield env.timeout(b.scene_h[j] + b.convey_h[j])
         # The crew hands over and turns round while the patient's A&E visit goes on.
-        env.timeout(self.turnaround).callbacks.append(lambda _: self.ambulances.release(vehicle))
+        env.timeout(self.turnaround).callbacks.append(lambda _: self._release_vehicle(vehicle))
         yield from self.ae(b, j, episode, BY_AMBULANCE)
 
     def rapid_response(self, b: EpisodeBlock, j: int, episode: int, source: int) -> Process:
@@ -443,7 +446,12 @@ class UrgentCareSystem:
         yield from self.ward_stay(b, j, episode, bed, DIRECT)
 
     def ward_stay(
-        self, b: EpisodeBlock, j: int, episode: int, bed: simpy.Event, source: int
+        self,
+        b: EpisodeBlock,
+        j: int,
+        episode: int,
+        bed: simpy.resources.resource.Request,
+        source: int,
     ) -> Process:
         env, rec = self.env, self.rec
         admitted = env.now

@@ -92,6 +92,10 @@ def plan_discrepancies(book: ProviderBook) -> pd.DataFrame:
     return frame[frame["difference"].abs() >= RECONCILE_TOLERANCE].reset_index(drop=True)
 
 
+def _value(row: pd.Series | None, column: str) -> float:
+    return float("nan") if row is None else float(row[column])
+
+
 def plan_comparison(book: ProviderBook, at_risk: pd.DataFrame, reference: str) -> pd.DataFrame:
     """Plan amount per provider line beside the simulated income at risk, per scenario,
     in the final simulated year."""
@@ -118,9 +122,9 @@ def plan_comparison(book: ProviderBook, at_risk: pd.DataFrame, reference: str) -
                     row.provider,
                     row.line,
                     row.plan_amount,
-                    float(values["income_at_risk"]) if simulated else float("nan"),
-                    float(values["ci_low"]) if simulated else float("nan"),
-                    float(values["ci_high"]) if simulated else float("nan"),
+                    _value(values, "income_at_risk"),
+                    _value(values, "ci_low"),
+                    _value(values, "ci_high"),
                     simulated_lines[key] if simulated else "not simulated",
                 )
             )

@@ -69,9 +69,9 @@ class ReplicationRule:
         return None if n >= self.cap else n + 1
 
     def reason(self) -> str:
-        last = (self.history or [None])[-1]
-        if last is None:
+        if not self.history:
             return "no replications run"
+        last = self.history[-1]
         if self.first_met is not None and last.replications >= self.first_met + self.look_ahead:
             return (
                 f"95% half-width within {self.precision:.0%} of the mean for every key metric "

@@ -61,7 +61,10 @@ def _umask() -> int:
 
 
 def write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    def write(target: Path) -> None:
+        target.write_text(text, encoding="utf-8")
+
+    atomic_write(path, write)
 
 
 def write_json(path: Path, data: Any) -> None:

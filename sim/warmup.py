@@ -118,7 +118,7 @@ def plot_warmup(analysis: WarmupAnalysis, path: Path, title: str) -> None:
 
     series = list(SERIES)
     scenarios = list(dict.fromkeys(analysis.daily["scenario"]))
-    colours = plt.get_cmap("tab10").colors
+    colours = [plt.get_cmap("tab10")(i) for i in range(10)]
     fig, axes = plt.subplots(len(series), 1, figsize=(8.3, 3.0 * len(series)), sharex=True)
     for ax, name in zip(axes, series, strict=True):
         part = analysis.daily[analysis.daily["series"] == name]
