@@ -43,6 +43,7 @@ from sim.errors import InputError
 from sim.finance import load_finance_inputs
 from sim.loading import (
     COMMAND_LINE,
+    config_differences,
     default_scenario_paths,
     list_area_dirs,
     load_practices,
@@ -370,6 +371,35 @@ def validate(
             f"'{config.area.name}' ({len(config.practices)} practices, "
             f"{sum(p.list_size for p in config.practices):,} registered); sha256 {item.sha256[:12]}"
         )
+
+
+@app.command()
+@guarded
+def diff(
+    first: Annotated[Path, typer.Argument(help="A scenario file.")],
+    second: Annotated[Path, typer.Argument(help="Another scenario file.")],
+    area: AreaOpt = None,
+    overrides: SetOpt = None,
+) -> None:
+    """Show the parameters in which two resolved scenarios differ."""
+    extra = list(overrides or [])
+    a = resolve(first, area=area, overrides=extra)
+    b = resolve(second, area=area, overrides=extra)
+    rows = config_differences(a.config, b.config)
+    table = Table(
+        title=f"{a.config.scenario.name} vs {b.config.scenario.name}", title_justify="left"
+    )
+    for name in ("parameter", a.config.scenario.name, b.config.scenario.name):
+        table.add_column(name, overflow="fold")
+    for path, left, right in rows:
+        table.add_row(path, _shown(left), _shown(right))
+    console = Console()
+    console.print(table)
+    console.print(f"{len(rows)} parameters differ")
+
+
+def _shown(value: object) -> str:
+    return "(unset)" if value is None else str(value)
 
 
 @app.command()

@@ -373,3 +373,26 @@ def with_overrides(config: ModelConfig, overrides: Mapping[str, Any]) -> ModelCo
         return ModelConfig.model_validate(tree)
     except ValidationError as exc:
         raise InputError(_problems_from(exc, {p: "<python>" for p in overrides})) from None
+
+
+def config_differences(a: ModelConfig, b: ModelConfig) -> list[tuple[str, Any, Any]]:
+    """Dotted paths whose resolved values differ between two configs, with both values."""
+    left = _flat(a.model_dump(mode="json", exclude={"practices"}))
+    right = _flat(b.model_dump(mode="json", exclude={"practices"}))
+    out = [(p, left.get(p), right.get(p)) for p in sorted(set(left) | set(right))]
+    changed = [row for row in out if row[1] != row[2]]
+    if a.practices != b.practices:
+        changed.append(
+            ("practices", f"{len(a.practices)} practices", f"{len(b.practices)} practices")
+        )
+    return changed
+
+
+def _flat(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out

@@ -186,3 +186,35 @@ def _covering_note(path: str, notes: dict[str, ParameterNote]) -> ParameterNote 
             return notes[path]
         path = path.rpartition(".")[0]
     return None
+
+
+def test_diff_lists_exactly_the_parameters_that_differ() -> None:
+    from sim.loading import config_differences
+
+    base = resolve(SCENARIOS / "base-case.toml").config
+    best = resolve(SCENARIOS / "best-case.toml").config
+    rows = {path: (a, b) for path, a, b in config_differences(base, best)}
+    assert rows["interventions.self_management.enabled"] == (False, True)
+    assert rows["services.rapid_response.virtual_ward_places"] == (0, 40)
+    assert "services.wards.beds" not in rows
+    result = runner.invoke(
+        app, ["diff", str(SCENARIOS / "base-case.toml"), str(SCENARIOS / "best-case.toml")]
+    )
+    assert result.exit_code == 0 and f"{len(rows)} parameters differ" in result.output
+    same = runner.invoke(
+        app, ["diff", str(SCENARIOS / "base-case.toml"), str(SCENARIOS / "base-case.toml")]
+    )
+    assert "0 parameters differ" in same.output
+
+
+def test_override_equals_editing_the_file(tmp_path: Path) -> None:
+    edited = tmp_path / "edited.toml"
+    edited.write_text(
+        f'extends = "{SCENARIOS / "base-case.toml"}"\n[scenario]\nname = "base-case"\n'
+        "[services.rapid_response]\nstaff = 9\n"
+    )
+    by_file = resolve(edited).config
+    by_set = resolve(
+        SCENARIOS / "base-case.toml", overrides=["services.rapid_response.staff=9"]
+    ).config
+    assert by_file == by_set
