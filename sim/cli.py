@@ -53,6 +53,7 @@ from sim.loading import (
     resolve,
 )
 from sim.store import ResultsFolder, command_line, now_iso, write_csv
+from sim.sweep import parse_variation, plot_sweep, run_sweep
 from sim.tables import (
     annual_table,
     differences_table,
@@ -274,6 +275,50 @@ def _progress(quiet: bool) -> Iterator[Callable[[int, int, str], None] | None]:
             progress.update(task, completed=done, total=total, description=what)
 
         yield update
+
+
+@app.command()
+@guarded
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="The scenario to vary.")],
+    vary: Annotated[
+        list[str],
+        typer.Option("--vary", help="path=start:stop:step or path=a,b,c (repeatable: a grid)."),
+    ],
+    area: AreaOpt = None,
+    replications: Annotated[int, typer.Option(min=1, help="Replications per grid point.")] = 5,
+    seed: Annotated[int | None, typer.Option(min=0, help="Master seed.")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
+    backend: Annotated[
+        BackendChoice, typer.Option(help="Where replications run.")
+    ] = BackendChoice.loky,
+    out: Annotated[Path | None, typer.Option(help="Results folder.")] = None,
+    overrides: SetOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet")] = False,
+) -> None:
+    """Run a grid of parameter values with replications; write sweep.csv and sweep.png."""
+    base = resolve(scenario, area=area, overrides=list(overrides or [])).config
+    variations = [parse_variation(text) for text in vary]
+    folder = out or _default_out(f"sweep-{base.area.name}")
+    options = BatchOptions(replications=replications, seed=seed, jobs=jobs, backend=backend.value)
+    with _progress(quiet) as on_progress, _terminate_as_interrupt():
+        outcome, table = run_sweep(base, variations, folder, options, on_progress)
+    plot_sweep(table, variations, folder / "sweep.png")
+    console = Console(quiet=quiet)
+    last = table[
+        (table["year"] == table["year"].max()) & (table["metric"] == "emergency_admissions")
+    ]
+    result = Table(
+        title=f"Emergency admissions, {last['financial_year'].iloc[0]}", title_justify="left"
+    )
+    for name in (*[v.path for v in variations], "mean", "95% interval"):
+        result.add_column(name)
+    for row in last.to_dict("records"):
+        values = [str(row[v.path]) for v in variations]
+        interval = f"{row['ci_low']:,.0f} to {row['ci_high']:,.0f}"
+        result.add_row(*values, f"{row['mean']:,.0f}", interval)
+    console.print(result)
+    console.print(f"[green]written to[/] {outcome.folder.root} (sweep.csv, sweep.png)")
 
 
 @app.command()
