@@ -13,6 +13,7 @@ import functools
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -52,6 +53,7 @@ from sim.loading import (
     read_toml,
     resolve,
 )
+from sim.sensitivity import default_ranges, morris, one_way, parse_range, plot_tornado
 from sim.store import ResultsFolder, command_line, now_iso, write_csv
 from sim.sweep import parse_variation, plot_sweep, run_sweep
 from sim.tables import (
@@ -319,6 +321,68 @@ def sweep(
         result.add_row(*values, f"{row['mean']:,.0f}", interval)
     console.print(result)
     console.print(f"[green]written to[/] {outcome.folder.root} (sweep.csv, sweep.png)")
+
+
+class Method(str, enum.Enum):
+    oneway = "oneway"
+    morris = "morris"
+
+
+@app.command()
+@guarded
+def sensitivity(
+    scenario: Annotated[Path, typer.Argument(help="The scenario to analyse.")],
+    reference: Annotated[
+        Path | None, typer.Option(help="Do-nothing scenario for income at risk.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="path=low:high (repeatable; default: the documented set)."),
+    ] = None,
+    method: Annotated[
+        Method, typer.Option(help="oneway (tornado) or morris (SALib).")
+    ] = Method.oneway,
+    area: AreaOpt = None,
+    replications: Annotated[int, typer.Option(min=1, help="Replications per variant.")] = 3,
+    trajectories: Annotated[int, typer.Option(min=2, help="Morris trajectories.")] = 6,
+    seed: Annotated[int | None, typer.Option(min=0, help="Master seed.")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
+    out: Annotated[Path | None, typer.Option(help="Results folder.")] = None,
+    overrides: SetOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet")] = False,
+) -> None:
+    """Rank the parameters that move emergency admissions and income at risk most."""
+    extra = list(overrides or [])
+    config = resolve(scenario, area=area, overrides=extra).config
+    ref_path = reference or default_scenario_paths()[0]
+    ref = resolve(ref_path, area=area, overrides=extra).config
+    ranges = [parse_range(t) for t in param] if param else default_ranges(config)
+    folder = out or _default_out(f"sensitivity-{config.area.name}")
+    options = BatchOptions(replications=replications, seed=seed, jobs=jobs, backend="loky")
+    console = Console(quiet=quiet)
+    started = time.perf_counter()
+    with _progress(quiet) as on_progress, _terminate_as_interrupt():
+        if method == Method.oneway:
+            table = one_way(config, ref, ranges, folder, options, on_progress).table
+            plot_tornado(
+                table, folder / "tornado.png", f"{config.area.display_name}: {config.scenario.name}"
+            )
+            score = "swing"
+        else:
+            table = morris(
+                config, ref, ranges, folder, options, trajectories, on_progress=on_progress
+            )
+            score = "mu_star"
+    elapsed = time.perf_counter() - started
+    for output in dict.fromkeys(table["output"]):
+        ranked = Table(title=f"{output}: parameters ranked by {score}", title_justify="left")
+        for name in ("rank", "parameter", score):
+            ranked.add_column(name)
+        for row in table[table["output"] == output].head(10).to_dict("records"):
+            ranked.add_row(str(row["rank"]), row["parameter"], f"{row[score]:,.0f}")
+        console.print(ranked)
+    console.print(f"{method.value} analysis of {len(ranges)} parameters took {elapsed:.0f} s")
+    console.print(f"[green]written to[/] {folder}")
 
 
 @app.command()
