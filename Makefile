@@ -15,11 +15,11 @@ run: $(VENV)/.installed  ## run the default area's three scenarios
 	$(BIN)/ucsim run
 
 test: $(VENV)/.installed  ## lint and run the test suite
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks docs/examples
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks docs/examples
 	$(BIN)/ruff format --check sim tests benchmarks
 	$(BIN)/mypy sim
 
