@@ -343,7 +343,9 @@ def sensitivity(
         Method, typer.Option(help="oneway (tornado) or morris (SALib).")
     ] = Method.oneway,
     area: AreaOpt = None,
-    replications: Annotated[int, typer.Option(min=1, help="Replications per variant.")] = 3,
+    replications: Annotated[
+        int, typer.Option(min=1, help="Replications per variant (paired on common random numbers).")
+    ] = 2,
     trajectories: Annotated[int, typer.Option(min=2, help="Morris trajectories.")] = 6,
     seed: Annotated[int | None, typer.Option(min=0, help="Master seed.")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
