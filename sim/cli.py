@@ -53,6 +53,7 @@ from sim.loading import (
     read_toml,
     resolve,
 )
+from sim.report import write_report
 from sim.sensitivity import default_ranges, morris, one_way, parse_range, plot_tornado
 from sim.store import ResultsFolder, command_line, now_iso, write_csv
 from sim.sweep import parse_variation, plot_sweep, run_sweep
@@ -179,8 +180,11 @@ def run(
     ] = 0.05,
     max_replications: Annotated[int, typer.Option(min=2, help="With auto: the cap.")] = 50,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Skip report.html and board_paper.docx.")
+    ] = False,
 ) -> None:
-    """Simulate scenarios x replications and write a complete results folder."""
+    """Simulate scenarios x replications and write a complete results folder and report."""
     console = Console(quiet=quiet)
     with _progress(quiet) as on_progress, _terminate_as_interrupt():
         try:
@@ -211,6 +215,9 @@ def run(
             )
             raise typer.Exit(130) from None
     _print_outcome(console, outcome)
+    if not no_report:
+        files = write_report(outcome.folder.root)
+        console.print("report: " + ", ".join(str(f.name) for f in files))
 
 
 def _print_outcome(console: Console, outcome: BatchOutcome) -> None:
@@ -385,6 +392,29 @@ def sensitivity(
         console.print(ranked)
     console.print(f"{method.value} analysis of {len(ranges)} parameters took {elapsed:.0f} s")
     console.print(f"[green]written to[/] {folder}")
+
+
+@app.command()
+@guarded
+def report(
+    results: Annotated[Path, typer.Argument(help="A results folder written by ucsim run.")],
+    format: Annotated[
+        str, typer.Option("--format", help="Comma-separated: html, docx, xlsx.")
+    ] = "html,docx,xlsx",
+) -> None:
+    """Write report.html, board_paper.docx (and the finance workbook) for a finished run."""
+    formats = tuple(f.strip() for f in format.split(",") if f.strip())
+    unknown = sorted(set(formats) - {"html", "docx", "xlsx"})
+    if unknown:
+        raise InputError.single(COMMAND_LINE, "--format", format, f"unknown formats {unknown}")
+    folder = ResultsFolder(results)
+    manifest = folder.read_manifest()
+    written = write_report(results, tuple(f for f in formats if f != "xlsx"))
+    if "xlsx" in formats and (results / PROVIDERS_FILE).exists():
+        inputs = load_finance_inputs(results / PROVIDERS_FILE, results / TARIFFS_FILE)
+        write_finance_outputs(folder, pd.read_parquet(results / "kpis.parquet"), manifest, inputs)
+        written.append(results / "income_at_risk.xlsx")
+    Console().print("[green]written:[/] " + ", ".join(str(p) for p in written))
 
 
 @app.command()

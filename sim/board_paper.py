@@ -1,0 +1,205 @@
+"""board_paper.docx: the report as a Word document a board paper can paste from (python-docx)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+from sim.report import ReportContent
+
+NHS_BLUE = "005EB8"
+
+
+def _shade(cell: Any, hex_colour: str) -> None:
+    properties = cell._tc.get_or_add_tcPr()
+    shading = OxmlElement("w:shd")
+    shading.set(qn("w:val"), "clear")
+    shading.set(qn("w:color"), "auto")
+    shading.set(qn("w:fill"), hex_colour)
+    properties.append(shading)
+
+
+def _table(
+    document: Any,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    numeric: Sequence[int] = (),
+    widths_cm: Sequence[float] | None = None,
+    rag_column: int | None = None,
+) -> Any:
+    """An NHS-blue-headed table; ``numeric`` columns right-aligned, widths fixed in cm."""
+    table = document.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    table.autofit = widths_cm is None
+    for cell, text in zip(table.rows[0].cells, header, strict=True):
+        cell.text = ""
+        run = cell.paragraphs[0].add_run(text)
+        run.bold, run.font.size = True, Pt(8.5)
+        run.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
+        _shade(cell, NHS_BLUE)
+    for values in rows:
+        cells = table.add_row().cells
+        for i, (cell, text) in enumerate(zip(cells, values, strict=True)):
+            cell.text = ""
+            run = cell.paragraphs[0].add_run(str(text))
+            run.font.size = Pt(8.5)
+            if rag_column is not None and i == rag_column:
+                colour = {"green": "007F3B", "amber": "FFB81C", "red": "DA291C"}.get(str(text))
+                if colour:
+                    _shade(cell, colour)
+                    run.bold = True
+                    run.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
+            if i in numeric:
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    if widths_cm is not None:  # Word reads cell widths, LibreOffice the grid: set both
+        for column, width in zip(table.columns, widths_cm, strict=True):
+            column.width = Cm(width)
+        for row in table.rows:
+            for cell, width in zip(row.cells, widths_cm, strict=True):
+                cell.width = Cm(width)
+    document.add_paragraph()
+    return table
+
+
+def build_docx(c: ReportContent) -> Any:
+    document = Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(2.0))
+    style = document.styles["Normal"]
+    style.font.name, style.font.size = "Arial", Pt(10)
+    document.add_heading(c.title, level=0)
+    note = document.add_paragraph(c.run_id)
+    note.runs[0].font.size = Pt(8.5)
+
+    document.add_heading("1. Executive summary", level=1)
+    for point in c.summary_points:
+        document.add_paragraph(point, style="List Bullet")
+
+    document.add_heading("2. Targets (red / amber / green)", level=1)
+    document.add_paragraph(
+        "p_met is the share of replications meeting the target. "
+        "Green: p_met >= 0.8; amber: 0.5 to 0.8; red: below 0.5."
+    )
+    _table(
+        document,
+        [
+            "Scenario",
+            "Target",
+            "Year",
+            "Target value",
+            "Simulated (95% interval)",
+            "p_met",
+            "Status",
+        ],
+        [
+            [
+                t["scenario"],
+                t["target"],
+                t["year"],
+                t["target_value"],
+                t["simulated"],
+                t["p_met"],
+                t["status"],
+            ]
+            for t in c.targets
+        ],
+        numeric=(3, 4, 5),
+        widths_cm=(2.0, 4.7, 1.8, 1.6, 3.2, 1.4, 1.6),
+        rag_column=6,
+    )
+
+    document.add_heading("3. Activity", level=1)
+    if "activity" in c.figures:
+        document.add_picture(str(c.figures["activity"]), width=Cm(16.5))
+
+    document.add_heading(f"4. Difference from {c.reference} in {c.final_year}", level=1)
+    _table(
+        document,
+        ["Scenario", "Metric", "Difference", "Paired 95% interval", "Unpaired 95% interval"],
+        [
+            [d["scenario"], d["metric"], d["difference"], d["paired"], d["unpaired"]]
+            for d in c.differences
+        ],
+        numeric=(2, 3, 4),
+    )
+
+    document.add_heading(f"5. Income at risk, {c.final_year}", level=1)
+    if "income" in c.figures:
+        document.add_picture(str(c.figures["income"]), width=Cm(16.5))
+    _table(
+        document,
+        ["Scenario", "Provider", "Line", f"Income at risk vs {c.reference}", "95% interval"],
+        [[f["scenario"], f["provider"], f["line"], f["at_risk"], f["interval"]] for f in c.finance],
+        numeric=(3, 4),
+    )
+    document.add_paragraph("The plan's flat-percentage method beside the simulation")
+    _table(
+        document,
+        ["Scenario", "Provider", "Line", "Plan amount", "Simulated", "95% interval"],
+        [
+            [p["scenario"], p["provider"], p["line"], p["plan"], p["simulated"], p["interval"]]
+            for p in c.plan_comparison
+        ],
+        numeric=(3, 4, 5),
+    )
+    if c.discrepancies:
+        document.add_paragraph(
+            "Where the plan's published table does not reconcile with its own inputs"
+        )
+        _table(
+            document,
+            ["Item", "Published", "Computed", "Difference"],
+            [[d["item"], d["published"], d["computed"], d["difference"]] for d in c.discrepancies],
+            numeric=(1, 2, 3),
+        )
+
+    document.add_heading(f"6. Capacity and performance, {c.final_year}", level=1)
+    if "capacity" in c.figures:
+        document.add_picture(str(c.figures["capacity"]), width=Cm(16.5))
+    _table(
+        document,
+        ["Scenario", "Measure", "Mean", "95% interval"],
+        [[r["scenario"], r["metric"], r["mean"], r["interval"]] for r in c.capacity],
+        numeric=(2, 3),
+    )
+
+    document.add_heading("7. Assumptions beside the published evidence", level=1)
+    if c.assumptions:
+        scenarios = list(c.assumptions[0]["values"])
+        _table(
+            document,
+            ["Lever", *scenarios, "Published evidence"],
+            [
+                [
+                    a["lever"],
+                    *[str(a["values"][s]) for s in scenarios],
+                    a["evidence"] + (f" BEYOND THE EVIDENCE: {a['flag']}" if a["flag"] else ""),
+                ]
+                for a in c.assumptions
+            ],
+            numeric=tuple(range(1, 1 + len(scenarios))),
+            widths_cm=(3.0, *[1.6] * len(scenarios), 17.0 - 3.0 - 1.6 * len(scenarios)),
+        )
+
+    document.add_heading("8. Calibration", level=1)
+    if c.calibration:
+        keys = list(c.calibration[0])
+        _table(document, keys, [[str(row[k]) for k in keys] for row in c.calibration])
+    else:
+        document.add_paragraph(
+            "This area has not been calibrated: its rates and capacities are estimates set to "
+            "reproduce national activity rates per 1,000 population. Differences between "
+            "scenarios are more reliable than absolute levels."
+        )
+
+    document.add_heading("9. Methods (STRESS-DES summary)", level=1)
+    _table(document, ["Item", "Detail"], [[k, v] for k, v in c.methods], widths_cm=(3.0, 14.0))
+    return document

@@ -1,0 +1,196 @@
+"""Board-paper charts: one consistent, accessible style, saved as PNG and SVG.
+
+Okabe-Ito colours (distinguishable with the common colour-vision
+deficiencies), sizes readable when printed on A4, units on every axis and a
+footnote naming the run, so a chart pasted into a paper carries its source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+A4_WIDTH_INCHES = 6.7  # text width of an A4 page with 2 cm margins
+
+UNITS = {
+    "emergency_admissions": "admissions per year",
+    "ae_attendances": "attendances per year",
+    "ucc_attendances": "attendances per year",
+    "bed_days": "occupied bed days per year",
+    "ae_4h_performance": "share seen within 4 hours",
+    "bed_occupancy": "mean share of beds occupied",
+    "rrt_utilisation": "share of staffed hours busy",
+    "rrt_mean_response_hours": "hours",
+    "acs_admissions_per_100k": "per 100,000 registered",
+}
+TITLES = {
+    "emergency_admissions": "Emergency admissions",
+    "ae_attendances": "A&E (type 1) attendances",
+    "ucc_attendances": "UCC attendances",
+    "bed_days": "Bed days",
+    "ae_4h_performance": "A&E 4-hour performance",
+    "bed_occupancy": "Bed occupancy",
+    "rrt_utilisation": "Rapid response utilisation",
+    "rrt_mean_response_hours": "Rapid response time to visit",
+}
+SHARES = {"ae_4h_performance", "bed_occupancy", "rrt_utilisation"}
+
+
+def apply_style() -> None:
+    sns.set_theme(context="paper", style="whitegrid", palette=list(OKABE_ITO), font_scale=1.0)
+    plt.rcParams.update({"axes.titleweight": "bold", "svg.fonttype": "none", "figure.dpi": 100})
+
+
+def colours(scenarios: Sequence[str]) -> dict[str, str]:
+    return {s: OKABE_ITO[i % len(OKABE_ITO)] for i, s in enumerate(scenarios)}
+
+
+def save(fig: Figure, folder: Path, name: str, footnote: str) -> Path:
+    fig.text(0.01, 0.005, footnote, fontsize=6.5, color="#555555", ha="left", va="bottom")
+    folder.mkdir(parents=True, exist_ok=True)
+    png = folder / f"{name}.png"
+    fig.savefig(png, dpi=200, bbox_inches="tight")
+    fig.savefig(folder / f"{name}.svg", bbox_inches="tight")
+    plt.close(fig)
+    return png
+
+
+def trajectories(
+    summary: pd.DataFrame,
+    metrics: Sequence[str],
+    folder: Path,
+    footnote: str,
+    target_lines: dict[str, pd.Series] | None = None,
+) -> Path:
+    """Mean per year with the 95% band, per scenario; dashed target trajectories."""
+    apply_style()
+    scenarios = list(dict.fromkeys(summary["scenario"]))
+    palette = colours(scenarios)
+    fig, axes = plt.subplots(2, 2, figsize=(A4_WIDTH_INCHES, 5.4))
+    for ax, metric in zip(axes.ravel(), metrics, strict=False):
+        rows = summary[summary["metric"] == metric]
+        for scenario in scenarios:
+            mine = rows[rows["scenario"] == scenario].sort_values("year")
+            ax.plot(
+                mine["financial_year"],
+                mine["mean"],
+                marker="o",
+                markersize=3,
+                color=palette[scenario],
+                label=scenario,
+            )
+            ax.fill_between(
+                mine["financial_year"],
+                mine["ci_low"],
+                mine["ci_high"],
+                color=palette[scenario],
+                alpha=0.2,
+                linewidth=0,
+            )
+        if target_lines and metric in target_lines:
+            line = target_lines[metric]
+            ax.plot(
+                list(line.index),
+                list(line.values),
+                linestyle="--",
+                color="#444444",
+                linewidth=1.2,
+                label="target",
+            )
+        ax.set_title(TITLES.get(metric, metric), fontsize=9)
+        ax.set_ylabel(UNITS.get(metric, ""), fontsize=7.5)
+        ax.tick_params(labelsize=7)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=7.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    return save(fig, folder, "activity_trajectories", footnote)
+
+
+def performance(summary: pd.DataFrame, folder: Path, footnote: str) -> Path:
+    """Capacity and performance by scenario and year."""
+    apply_style()
+    metrics = ("ae_4h_performance", "bed_occupancy", "rrt_utilisation", "rrt_mean_response_hours")
+    scenarios = list(dict.fromkeys(summary["scenario"]))
+    palette = colours(scenarios)
+    fig, axes = plt.subplots(2, 2, figsize=(A4_WIDTH_INCHES, 5.0))
+    for ax, metric in zip(axes.ravel(), metrics, strict=True):
+        rows = summary[summary["metric"] == metric]
+        for scenario in scenarios:
+            mine = rows[rows["scenario"] == scenario].sort_values("year")
+            scale = 100 if metric in SHARES else 1
+            ax.errorbar(
+                mine["financial_year"],
+                mine["mean"] * scale,
+                yerr=[
+                    (mine["mean"] - mine["ci_low"]) * scale,
+                    (mine["ci_high"] - mine["mean"]) * scale,
+                ],
+                marker="o",
+                markersize=3,
+                capsize=2,
+                color=palette[scenario],
+                label=scenario,
+            )
+        ax.set_title(TITLES.get(metric, metric), fontsize=9)
+        ax.set_ylabel(
+            ("%" if metric in SHARES else "")
+            + (" " + UNITS[metric] if metric not in SHARES else ""),
+            fontsize=7.5,
+        )
+        ax.tick_params(labelsize=7)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=7.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
+    return save(fig, folder, "capacity_performance", footnote)
+
+
+def income_at_risk(
+    finance: pd.DataFrame, names: dict[str, str], folder: Path, footnote: str
+) -> Path:
+    """Final-year simulated income at risk per provider and scenario, with 95% intervals."""
+    apply_style()
+    last = finance[
+        (finance["year"] == finance["year"].max()) & (finance["line"] == "total_simulated")
+    ]
+    last = last[last["income_at_risk"].abs() > 0]
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_INCHES, 2.8))
+    scenarios = list(dict.fromkeys(last["scenario"]))
+    palette = colours(["do-nothing", *scenarios])
+    providers = list(dict.fromkeys(last["provider"]))
+    width = 0.8 / max(len(scenarios), 1)
+    for i, scenario in enumerate(scenarios):
+        mine = last[last["scenario"] == scenario].set_index("provider").reindex(providers)
+        x = [p + i * width for p in range(len(providers))]
+        ax.barh(
+            x,
+            mine["income_at_risk"] / 1e6,
+            height=width,
+            color=palette[scenario],
+            label=scenario,
+            xerr=[
+                (mine["income_at_risk"] - mine["ci_low"]) / 1e6,
+                (mine["ci_high"] - mine["income_at_risk"]) / 1e6,
+            ],
+            capsize=2,
+        )
+    ax.set_yticks(
+        [p + width * (len(scenarios) - 1) / 2 for p in range(len(providers))],
+        [names.get(p, p) for p in providers],
+        fontsize=7,
+    )
+    ax.set_xlabel("simulated income at risk vs do nothing (£ million)", fontsize=7.5)
+    year = last["financial_year"].iloc[0] if len(last) else ""
+    ax.set_title(f"Income at risk, {year}", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return save(fig, folder, "income_at_risk", footnote)

@@ -1,0 +1,455 @@
+"""The board report: content built once from a results folder, rendered as HTML and Word.
+
+Sections in the order a board reads them: executive summary (sentences
+generated from the numbers), targets (RAG), activity trajectories, paired
+difference from do nothing, income at risk, capacity and performance,
+assumptions beside the published evidence, calibration fit, and a methods
+annex following STRESS-DES. Every number comes from the run's own tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import platform
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from sim import charts
+from sim.loading import project_root, read_toml
+from sim.store import ResultsFolder, atomic_write, write_text
+
+KEY_METRICS = ("emergency_admissions", "ae_attendances", "ucc_attendances", "bed_days")
+CAPACITY_METRICS = (
+    "ae_4h_performance",
+    "bed_occupancy",
+    "rrt_utilisation",
+    "rrt_mean_response_hours",
+)
+EVIDENCE_FILE = project_root() / "calibration" / "evidence.toml"
+FIT_REPORT = "fit_report.csv"
+RAG_COLOURS = {"green": "#007F3B", "amber": "#FFB81C", "red": "#DA291C", "n/a": "#768692"}
+
+
+def whole(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def money(value: float) -> str:
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    return f"{sign}£{value / 1e6:,.2f}m" if value >= 1e6 else f"{sign}£{value:,.0f}"
+
+
+def percent(value: float, digits: int = 1) -> str:
+    return f"{100 * value:.{digits}f}%"
+
+
+@dataclass
+class Fact:
+    """A number quoted in the executive summary, kept so tests can check it against the tables."""
+
+    scenario: str
+    metric: str
+    year: str
+    source: str  # summary, differences or finance
+    value: float
+
+
+@dataclass
+class ReportContent:
+    title: str
+    area: str
+    run_id: str
+    reference: str
+    final_year: str
+    summary_points: list[str]
+    facts: list[Fact]
+    targets: list[dict[str, Any]]
+    differences: list[dict[str, Any]]
+    finance: list[dict[str, Any]]
+    plan_comparison: list[dict[str, Any]]
+    discrepancies: list[dict[str, Any]]
+    capacity: list[dict[str, Any]]
+    assumptions: list[dict[str, Any]]
+    calibration: list[dict[str, Any]] | None
+    methods: list[tuple[str, str]]
+    figures: dict[str, Path] = field(default_factory=dict)
+
+
+def _scenario_configs(folder: ResultsFolder, names: list[str]) -> dict[str, dict[str, Any]]:
+    return {name: read_toml(folder.scenario_path(name)) for name in names}
+
+
+def _lever_value(config: dict[str, Any], lever: str, parameter: str) -> Any:
+    block = config.get("interventions", {}).get(lever, {})
+    return block.get(parameter) if block.get("enabled") else None
+
+
+def _assumptions(configs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    evidence = read_toml(EVIDENCE_FILE).get("evidence", []) if EVIDENCE_FILE.exists() else []
+    rows = []
+    for item in evidence:
+        values = {s: _lever_value(c, item["lever"], item["parameter"]) for s, c in configs.items()}
+        flags = []
+        for scenario, value in values.items():
+            if value is None or value == 0:
+                continue
+            bound = item.get("bound")
+            if bound is not None and isinstance(value, (int, float)) and value < bound:
+                flags.append(f"{scenario}: {value} claims more than the published effect ({bound})")
+            elif bound is None:
+                flags.append(f"{scenario}: effect size not established by published evidence")
+        rows.append(
+            {
+                "lever": item["lever"].replace("_", " "),
+                "parameter": item["parameter"],
+                "values": {s: ("off" if v is None else v) for s, v in values.items()},
+                "evidence": item["summary"],
+                "flag": "; ".join(flags),
+            }
+        )
+    return rows
+
+
+def build_content(root: Path) -> ReportContent:
+    folder = ResultsFolder(root)
+    manifest = folder.read_manifest()
+    names = list(manifest["scenarios"])
+    reference = manifest["reference_scenario"]
+    others = [n for n in names if n != reference]
+    summary = pd.read_csv(root / "summary.csv")
+    differences = pd.read_csv(root / "differences.csv")
+    targets = pd.read_csv(root / "targets.csv")
+    finance = (
+        pd.read_csv(root / "finance.csv") if (root / "finance.csv").exists() else pd.DataFrame()
+    )
+    plan = (
+        pd.read_csv(root / "plan_comparison.csv")
+        if (root / "plan_comparison.csv").exists()
+        else pd.DataFrame()
+    )
+    issues = (
+        pd.read_csv(root / "plan_discrepancies.csv")
+        if (root / "plan_discrepancies.csv").exists()
+        else pd.DataFrame()
+    )
+    providers = read_toml(root / "providers.toml") if (root / "providers.toml").exists() else {}
+    provider_names = {p["id"]: p["name"] for p in providers.get("provider", [])}
+    last_year = int(summary["year"].max())
+    final = summary[summary["year"] == last_year]
+    final_label = str(final["financial_year"].iloc[0])
+    first_label = str(summary.loc[summary["year"] == 0, "financial_year"].iloc[0])
+    reps = manifest["replications"]["used"]
+    created = manifest["created"][:10]
+    run_id = f"{manifest['area_name']} · seed {manifest['seed']} · {reps} replications · {created}"
+
+    points: list[str] = []
+    facts: list[Fact] = []
+
+    def value(frame: pd.DataFrame, scenario: str, metric: str, column: str = "mean") -> float:
+        row = frame[(frame["scenario"] == scenario) & (frame["metric"] == metric)]
+        return float(row[column].iloc[0])
+
+    base0 = summary[(summary["year"] == 0) & (summary["scenario"] == reference)]
+    start = value(base0, reference, "emergency_admissions")
+    end = value(final, reference, "emergency_admissions")
+    facts += [
+        Fact(reference, "emergency_admissions", first_label, "summary", start),
+        Fact(reference, "emergency_admissions", final_label, "summary", end),
+    ]
+    points.append(
+        f"Doing nothing, emergency admissions rise from {whole(start)} in {first_label} to "
+        f"{whole(end)} in {final_label} ({percent(end / start - 1, 1)}), with demographic "
+        f"growth and the per-capita trend in the scenario files."
+    )
+    final_diff = differences[differences["year"] == last_year]
+    for scenario in others:
+        d = final_diff[
+            (final_diff["scenario"] == scenario) & (final_diff["metric"] == "emergency_admissions")
+        ]
+        if d.empty:
+            continue
+        mean, low, high = (float(d[c].iloc[0]) for c in ("mean_difference", "ci_low", "ci_high"))
+        facts.append(Fact(scenario, "emergency_admissions", final_label, "differences", mean))
+        direction = "fewer" if mean < 0 else "more"
+        near, far = (abs(high), abs(low)) if mean < 0 else (abs(low), abs(high))
+        points.append(
+            f"In {final_label} the {scenario} scenario has {whole(abs(mean))} {direction} "
+            f"emergency admissions than doing nothing ({percent(abs(mean) / end, 1)}; "
+            f"95% interval {whole(near)} to {whole(far)} {direction})."
+        )
+        mine = targets[targets["scenario"] == scenario]
+        if len(mine):
+            green = mine[mine["status"] == "green"]
+            worst = mine.sort_values("p_met").iloc[0]
+            points.append(
+                f"It meets {len(green)} of {len(mine)} target-years with at least 80% probability "
+                f"(green). The weakest is '{worst['description']}' in {worst['year']}: met in "
+                f"{percent(worst['p_met'], 0)} of replications ({worst['status']})."
+            )
+        if not finance.empty:
+            rows = finance[
+                (finance["scenario"] == scenario)
+                & (finance["year"] == last_year)
+                & (finance["line"] == "total_simulated")
+            ]
+            if len(rows):
+                top = rows.sort_values("income_at_risk", ascending=False).iloc[0]
+                facts.append(
+                    Fact(
+                        scenario,
+                        f"income_at_risk:{top['provider']}",
+                        final_label,
+                        "finance",
+                        float(top["income_at_risk"]),
+                    )
+                )
+                flat = (
+                    plan[
+                        (plan["scenario"] == scenario)
+                        & (plan["provider"] == top["provider"])
+                        & (plan["line"] == "non_elective")
+                    ]
+                    if len(plan)
+                    else plan
+                )
+                flat_text = (
+                    f", against {money(float(flat['plan_amount'].iloc[0]))} under the plan's flat "
+                    "percentage method for non-elective income"
+                    if len(flat)
+                    else ""
+                )
+                provider = provider_names.get(top["provider"], top["provider"])
+                points.append(
+                    f"Simulated income at risk for {provider} "
+                    f"in {final_label}: {money(top['income_at_risk'])} (95% interval "
+                    f"{money(top['ci_low'])} to {money(top['ci_high'])}){flat_text}."
+                )
+    if len(issues):
+        points.append(
+            f"The plan's own value-at-risk table does not reconcile in {len(issues)} place(s); "
+            "see 'Income at risk'."
+        )
+
+    target_rows = [
+        {
+            "scenario": r["scenario"],
+            "target": r["description"],
+            "year": r["year"],
+            "target_value": whole(r["target"]),
+            "simulated": f"{whole(r['mean'])} ({whole(r['ci_low'])} to {whole(r['ci_high'])})"
+            if pd.notna(r["ci_low"])
+            else whole(r["mean"]),
+            "p_met": f"{r['p_met']:.2f}",
+            "status": r["status"],
+            "colour": RAG_COLOURS.get(r["status"], "#768692"),
+        }
+        for r in targets.to_dict("records")
+    ]
+    diff_rows = [
+        {
+            "scenario": r["scenario"],
+            "metric": charts.TITLES.get(r["metric"], r["metric"]),
+            "difference": f"{r['mean_difference']:+,.0f} ({100 * r['relative_difference']:+.1f}%)",
+            "paired": f"{r['ci_low']:+,.0f} to {r['ci_high']:+,.0f}",
+            "unpaired": f"{r['unpaired_ci_low']:+,.0f} to {r['unpaired_ci_high']:+,.0f}",
+        }
+        for r in final_diff[final_diff["metric"].isin(KEY_METRICS)].to_dict("records")
+    ]
+    finance_rows = []
+    if not finance.empty:
+        last = finance[(finance["year"] == last_year) & (finance["scenario"] != reference)]
+        for r in last.to_dict("records"):
+            finance_rows.append(
+                {
+                    "scenario": r["scenario"],
+                    "provider": provider_names.get(r["provider"], r["provider"]),
+                    "line": str(r["line"]).replace("_", " "),
+                    "at_risk": money(r["income_at_risk"]),
+                    "interval": f"{money(r['ci_low'])} to {money(r['ci_high'])}"
+                    if pd.notna(r["ci_low"])
+                    else "",
+                }
+            )
+    plan_rows = [
+        {
+            "scenario": r["scenario"],
+            "provider": provider_names.get(r["provider"], r["provider"]),
+            "line": str(r["line"]).replace("_", " "),
+            "plan": money(r["plan_amount"]),
+            "simulated": money(r["simulated_mean"])
+            if pd.notna(r["simulated_mean"])
+            else "not simulated",
+            "interval": f"{money(r['ci_low'])} to {money(r['ci_high'])}"
+            if pd.notna(r["ci_low"])
+            else "",
+        }
+        for r in plan.to_dict("records")
+    ]
+    issue_rows = [
+        {
+            "item": r["item"],
+            "published": money(r["published"]),
+            "computed": money(r["computed"]),
+            "difference": money(r["difference"]),
+        }
+        for r in issues.to_dict("records")
+    ]
+    capacity_rows = []
+    for r in final[final["metric"].isin(CAPACITY_METRICS)].to_dict("records"):
+        share = r["metric"] in charts.SHARES
+        shown = (lambda v: percent(v)) if share else (lambda v: f"{v:.2f}")
+        capacity_rows.append(
+            {
+                "scenario": r["scenario"],
+                "metric": charts.TITLES.get(r["metric"], r["metric"]),
+                "mean": shown(r["mean"]),
+                "interval": f"{shown(r['ci_low'])} to {shown(r['ci_high'])}",
+            }
+        )
+    fit = root / FIT_REPORT
+    calibration = pd.read_csv(fit).to_dict("records") if fit.exists() else None
+    methods = _methods(manifest)
+    return ReportContent(
+        title=f"{manifest['area_name']}: urgent care scenarios {first_label} to {final_label}",
+        area=manifest["area_name"],
+        run_id=run_id,
+        reference=reference,
+        final_year=final_label,
+        summary_points=points,
+        facts=facts,
+        targets=target_rows,
+        differences=diff_rows,
+        finance=finance_rows,
+        plan_comparison=plan_rows,
+        discrepancies=issue_rows,
+        capacity=capacity_rows,
+        assumptions=_assumptions(_scenario_configs(folder, names)),
+        calibration=calibration,
+        methods=methods,
+    )
+
+
+def _methods(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    def ver(package: str) -> str:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return "?"
+
+    reps = manifest["replications"]
+    runs = [r for r in manifest["runs"].values() if r.get("status") == "done"]
+    git = str(manifest.get("git_commit") or "n/a")[:10]
+    simulated = sum(r.get("seconds", 0) for r in runs)
+    return [
+        ("Model", "discrete-event simulation of urgent care (ucsim); docs/model.md (STRESS-DES)"),
+        ("Scenarios", ", ".join(manifest["scenarios"])),
+        ("Replications", f"{reps['used']} per scenario: {reps['reason']}"),
+        (
+            "Warm-up",
+            f"{manifest['warmup_days']} days from an empty system, excluded from every result "
+            "(evidence: ucsim warmup, MSER-5)",
+        ),
+        ("Run length", f"{manifest['years']} report years from {manifest['baseline_year']}"),
+        (
+            "Random numbers",
+            f"master seed {manifest['seed']}; one named stream per source of randomness; "
+            "common random numbers across scenarios",
+        ),
+        ("Intervals", "95% t-intervals across replications; differences paired by replication"),
+        (
+            "Software",
+            f"ucsim {manifest['version']} (git {git}), Python {platform.python_version()}, "
+            f"SimPy {ver('simpy')}, NumPy {ver('numpy')}, pandas {ver('pandas')}",
+        ),
+        (
+            "Run time",
+            f"{manifest.get('wall_seconds', 0):,.0f} s wall; {simulated:,.0f} s of simulation "
+            f"in {len(runs)} replications",
+        ),
+        (
+            "Configuration",
+            "; ".join(
+                f"{k} sha256 {v['config_sha256'][:12]}" for k, v in manifest["scenarios"].items()
+            ),
+        ),
+        ("Command", " ".join(manifest.get("command", []))),
+    ]
+
+
+def make_figures(root: Path, content: ReportContent) -> dict[str, Path]:
+    summary = pd.read_csv(root / "summary.csv")
+    footnote = f"Source: ucsim, {content.run_id}. Bands: 95% intervals across replications."
+    folder = root / "figures"
+    lines = _target_lines(root, summary)
+    figures = {
+        "activity": charts.trajectories(summary, KEY_METRICS, folder, footnote, lines),
+        "capacity": charts.performance(summary, folder, footnote),
+    }
+    if (root / "finance.csv").exists():
+        providers = read_toml(root / "providers.toml") if (root / "providers.toml").exists() else {}
+        names = {p["id"]: p["name"] for p in providers.get("provider", [])}
+        figures["income"] = charts.income_at_risk(
+            pd.read_csv(root / "finance.csv"), names, folder, footnote
+        )
+    return figures
+
+
+def _target_lines(root: Path, summary: pd.DataFrame) -> dict[str, pd.Series]:
+    """Target trajectories to draw: change-from-baseline targets, baseline to target."""
+    targets = pd.read_csv(root / "targets.csv")
+    lines: dict[str, pd.Series] = {}
+    relative = targets[(targets["kind"] == "change_from_baseline")]
+    for metric, rows in relative.groupby("metric"):
+        reference = rows["scenario"].iloc[0]
+        mine = rows[rows["scenario"] == reference]
+        base = summary[
+            (summary["metric"] == metric)
+            & (summary["year"] == 0)
+            & (summary["scenario"] == reference)
+        ]
+        if base.empty:
+            continue
+        points = {str(base["financial_year"].iloc[0]): float(base["mean"].iloc[0])}
+        points.update({str(r["year"]): float(r["target"]) for r in mine.to_dict("records")})
+        lines[str(metric)] = pd.Series(points)
+    return lines
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def render_html(content: ReportContent) -> str:
+    env = Environment(
+        loader=PackageLoader("sim", "templates"), autoescape=select_autoescape(["html"])
+    )
+    template = env.get_template("report.html.j2")
+    images = {name: _data_uri(path) for name, path in content.figures.items()}
+    return template.render(c=content, images=images)
+
+
+def write_report(root: Path, formats: tuple[str, ...] = ("html", "docx")) -> list[Path]:
+    """Build figures and the requested formats into the results folder; returns the files."""
+    content = build_content(root)
+    content.figures = make_figures(root, content)
+    written = []
+    if "html" in formats:
+        write_text(root / "report.html", render_html(content))
+        written.append(root / "report.html")
+    if "docx" in formats:
+        from sim.board_paper import build_docx
+
+        document = build_docx(content)
+        atomic_write(root / "board_paper.docx", lambda p: document.save(str(p)))
+        written.append(root / "board_paper.docx")
+    write_text(
+        root / "report_facts.json", json.dumps([f.__dict__ for f in content.facts], indent=2)
+    )
+    return written

@@ -1,0 +1,126 @@
+"""The board report builds from a small run; its numbers are the run's own numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from docx import Document
+from typer.testing import CliRunner
+
+from sim.batch import BatchOptions, run_batch
+from sim.cli import app
+from sim.config import ModelConfig
+from sim.report import whole, write_report
+from tests.conftest import scaled
+
+
+@pytest.fixture(scope="module")
+def reported(do_nothing: ModelConfig, best_case: ModelConfig, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "run"
+    settings = {"run__years": 2, "run__warmup_days": 30}
+    run_batch(
+        [scaled(do_nothing, 0.1, **settings), scaled(best_case, 0.1, **settings)],
+        out,
+        BatchOptions(replications=2, seed=9),
+    )
+    write_report(out)
+    return out
+
+
+def test_html_is_self_contained_with_no_broken_images(reported: Path) -> None:
+    html = (reported / "report.html").read_text()
+    sources = re.findall(r'<img src="([^"]+)"', html)
+    assert len(sources) == 3
+    assert all(s.startswith("data:image/png;base64,") and len(s) > 5_000 for s in sources)
+    for heading in (
+        "Executive summary",
+        "Targets",
+        "Activity",
+        "Income at risk",
+        "Capacity",
+        "Assumptions beside the published evidence",
+        "Calibration",
+        "Methods",
+    ):
+        assert heading in html
+    assert (reported / "figures" / "activity_trajectories.png").exists()
+    assert (reported / "figures" / "activity_trajectories.svg").exists()
+
+
+def test_docx_opens_and_contains_the_target_table(reported: Path) -> None:
+    document = Document(str(reported / "board_paper.docx"))
+    headers = [[c.text for c in t.rows[0].cells] for t in document.tables]
+    assert [
+        "Scenario",
+        "Target",
+        "Year",
+        "Target value",
+        "Simulated (95% interval)",
+        "p_met",
+        "Status",
+    ] in headers
+    targets = pd.read_csv(reported / "targets.csv")
+    table = document.tables[
+        headers.index(
+            [
+                "Scenario",
+                "Target",
+                "Year",
+                "Target value",
+                "Simulated (95% interval)",
+                "p_met",
+                "Status",
+            ]
+        )
+    ]
+    assert len(table.rows) == len(targets) + 1
+    assert {row.cells[6].text for row in table.rows[1:]} <= {"green", "amber", "red"}
+    assert len(document.inline_shapes) == 3
+
+
+def test_summary_numbers_match_the_tables(reported: Path) -> None:
+    facts = json.loads((reported / "report_facts.json").read_text())
+    summary = pd.read_csv(reported / "summary.csv")
+    differences = pd.read_csv(reported / "differences.csv")
+    finance = pd.read_csv(reported / "finance.csv")
+    html = (reported / "report.html").read_text()
+    assert facts
+    for fact in facts:
+        if fact["source"] == "summary":
+            rows = summary[
+                (summary["scenario"] == fact["scenario"])
+                & (summary["metric"] == fact["metric"])
+                & (summary["financial_year"] == fact["year"])
+            ]
+            assert rows["mean"].iloc[0] == pytest.approx(fact["value"])
+        elif fact["source"] == "differences":
+            rows = differences[
+                (differences["scenario"] == fact["scenario"])
+                & (differences["metric"] == fact["metric"])
+                & (differences["financial_year"] == fact["year"])
+            ]
+            assert rows["mean_difference"].iloc[0] == pytest.approx(fact["value"])
+        else:
+            provider = fact["metric"].split(":", 1)[1]
+            rows = finance[
+                (finance["scenario"] == fact["scenario"])
+                & (finance["provider"] == provider)
+                & (finance["line"] == "total_simulated")
+                & (finance["financial_year"] == fact["year"])
+            ]
+            assert rows["income_at_risk"].iloc[0] == pytest.approx(fact["value"])
+        if fact["metric"] == "emergency_admissions":
+            assert whole(abs(fact["value"])) in html
+
+
+def test_report_command_rebuilds_and_rejects_unknown_formats(reported: Path) -> None:
+    (reported / "report.html").unlink()
+    done = CliRunner().invoke(app, ["report", str(reported), "--format", "html"])
+    assert done.exit_code == 0, done.output
+    assert (reported / "report.html").exists()
+    bad = CliRunner().invoke(app, ["report", str(reported), "--format", "pdf"])
+    assert bad.exit_code == 2 and "pdf" in bad.output
