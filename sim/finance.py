@@ -16,11 +16,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from sim.config import NonNegativeFloat, Probability, StrictModel
-from sim.errors import InputError, InputProblem
-from sim.loading import ParameterNote, read_toml, split_annotations, tree_with
+from sim.loading import ParameterNote, read_toml, split_annotations, tree_with, validated_file
 from sim.metrics import TRIM_POINTS_DAYS
 from sim.summary import t_interval
 
@@ -113,20 +112,6 @@ class FinanceInputs:
     files: tuple[str, ...]
 
 
-def _validated(model: type[StrictModel], tree: dict[str, Any], path: Path) -> Any:
-    try:
-        return model.model_validate(tree)
-    except ValidationError as exc:
-        raise InputError(
-            [
-                InputProblem(
-                    str(path), ".".join(str(p) for p in e["loc"]), e.get("input"), e["msg"]
-                )
-                for e in exc.errors()
-            ]
-        ) from None
-
-
 def load_finance_inputs(
     providers_path: Path, tariffs_path: Path, tariff_overrides: dict[str, Any] | None = None
 ) -> FinanceInputs:
@@ -134,8 +119,8 @@ def load_finance_inputs(
     tariff_tree, tariff_notes, _ = split_annotations(read_toml(tariffs_path), str(tariffs_path))
     for path, value in (tariff_overrides or {}).items():
         tariff_tree = tree_with(tariff_tree, path, value)
-    book = _validated(ProviderBook, book_tree, providers_path)
-    tariffs = _validated(Tariffs, tariff_tree, tariffs_path)
+    book = validated_file(ProviderBook, book_tree, providers_path)
+    tariffs = validated_file(Tariffs, tariff_tree, tariffs_path)
     notes = {f"providers.{k}": v for k, v in book_notes.items()} | {
         f"tariffs.{k}": v for k, v in tariff_notes.items()
     }

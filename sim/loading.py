@@ -396,3 +396,18 @@ def _flat(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[f"{prefix}{key}"] = value
     return out
+
+
+def validated_file(model: type[BaseModel], tree: Mapping[str, Any], path: Path) -> Any:
+    """Validate a file's tree against ``model``; errors name the file and each field."""
+    try:
+        return model.model_validate(tree)
+    except ValidationError as exc:
+        raise InputError(
+            [
+                InputProblem(
+                    str(path), ".".join(str(p) for p in e["loc"]), e.get("input"), e["msg"]
+                )
+                for e in exc.errors()
+            ]
+        ) from None

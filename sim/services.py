@@ -91,9 +91,7 @@ class GPSameDayBook:
         self.close_hour = close_hour.tolist()
         self._slots = self.slots.tolist()
         self._routine = self.routine.tolist()
-        self.urgent_booked = np.zeros((n_practices, days), dtype=np.int64)
-        self._used = self.urgent_booked.tolist()
-        self.days = days
+        self._used = np.zeros((n_practices, days), dtype=np.int64).tolist()
 
     def try_book(self, practice: int, now: float) -> int:
         """BOOKED, NO_SLOT or CLOSED for an urgent request at time ``now`` (hours)."""
@@ -114,9 +112,6 @@ class GPSameDayBook:
         """Routine same-day requests served per practice-day (slots left after urgent use)."""
         used = np.array(self._used, dtype=np.int64)
         return np.minimum(self.routine, np.maximum(self.slots - used, 0))
-
-    def urgent_used(self) -> np.ndarray:
-        return np.array(self._used, dtype=np.int64)
 
 
 def _hours_by_day(hours: OpeningHours, weekend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

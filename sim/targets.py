@@ -22,11 +22,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from sim.config import Probability, StrictModel
-from sim.errors import InputError, InputProblem
-from sim.loading import read_toml
+from sim.loading import read_toml, validated_file
 from sim.summary import t_interval
 
 TARGET_COLUMNS = [
@@ -78,17 +77,7 @@ class TargetSet(StrictModel):
 def load_targets(path: Path) -> TargetSet:
     if not path.exists():
         return TargetSet()
-    try:
-        return TargetSet.model_validate(read_toml(path))
-    except ValidationError as exc:
-        raise InputError(
-            [
-                InputProblem(
-                    str(path), ".".join(str(p) for p in e["loc"]), e.get("input"), e["msg"]
-                )
-                for e in exc.errors()
-            ]
-        ) from None
+    return validated_file(TargetSet, read_toml(path), path)
 
 
 def evaluate_targets(kpis: pd.DataFrame, targets: TargetSet, reference: str) -> pd.DataFrame:
