@@ -43,7 +43,7 @@ REFERENCE_SCENARIO = "do-nothing"
 TARGETS_FILE = "targets.toml"
 PROVIDERS_FILE = "providers.toml"
 TARIFFS_FILE = "tariffs.toml"
-AREA_INPUTS = (TARGETS_FILE, PROVIDERS_FILE, TARIFFS_FILE)
+AREA_INPUTS = (TARGETS_FILE, PROVIDERS_FILE, TARIFFS_FILE, "fit_report.csv")
 Progress = Callable[[int, int, str], None]
 
 

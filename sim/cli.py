@@ -40,10 +40,13 @@ from sim.batch import (
     run_batch,
     write_finance_outputs,
 )
+from sim.calibration import fit, fit_report, load_baseline, write_outputs
+from sim.calibration import identifiability as calibration_identifiability
 from sim.errors import InputError
 from sim.finance import load_finance_inputs
 from sim.loading import (
     COMMAND_LINE,
+    area_dir,
     config_differences,
     default_scenario_paths,
     list_area_dirs,
@@ -392,6 +395,53 @@ def sensitivity(
         console.print(ranked)
     console.print(f"{method.value} analysis of {len(ranges)} parameters took {elapsed:.0f} s")
     console.print(f"[green]written to[/] {folder}")
+
+
+@app.command()
+@guarded
+def calibrate(
+    area: Annotated[str, typer.Option("--area", help="Area folder under calibration/.")] = "dudley",
+    replications: Annotated[int, typer.Option(min=1, help="Replications per iteration.")] = 3,
+    seed: Annotated[int, typer.Option(min=0, help="Seed (common random numbers).")] = 1,
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
+    identifiability: Annotated[
+        bool, typer.Option(help="Refit from another starting point and compare.")
+    ] = True,
+) -> None:
+    """Fit the area's baseline year to calibration/AREA/baseline.toml; write fitted.toml."""
+    folder = area_dir(area)
+    baseline = load_baseline(folder / "baseline.toml")
+    base = resolve(default_scenario_paths()[0], area=area, include_fitted=False).config
+    targets = {figure.metric: figure.value for figure in baseline.fitted}
+    started = time.perf_counter()
+    result = fit(base, targets, replications, seed, jobs)
+    report = fit_report(result.config, baseline, max(replications, 5), seed + 1, jobs)
+    ident = (
+        calibration_identifiability(base, targets, result, replications, seed, jobs)
+        if identifiability
+        else None
+    )
+    write_outputs(folder, result, report, ident, area)
+    console = Console()
+    table = Table(title=f"{base.area.display_name}: baseline fit", title_justify="left")
+    for name in ("metric", "target", "simulated (95% CI)", "error", "fitted"):
+        table.add_column(name, justify="left" if name == "metric" else "right")
+    for row in report.to_dict("records"):
+        table.add_row(
+            row["metric"],
+            f"{row['target']:,.2f}" if row["target"] < 10 else f"{row['target']:,.0f}",
+            f"{row['simulated_mean']:,.3g} ({row['ci_low']:,.3g} to {row['ci_high']:,.3g})",
+            f"{100 * row['relative_error']:+.1f}%",
+            "yes" if row["fitted"] else "held out",
+        )
+    console.print(table)
+    if ident is not None:
+        worst = float(ident["relative_difference"].abs().max())
+        console.print(f"identifiability: refit from another start differs by at most {worst:.1%}")
+    console.print(
+        f"{'converged' if result.converged else 'NOT converged'} in {len(result.history)} "
+        f"iterations, {time.perf_counter() - started:.0f} s; written {folder / 'fitted.toml'}"
+    )
 
 
 @app.command()

@@ -305,6 +305,7 @@ def resolve(
     area: str | None = None,
     overrides: Sequence[str] = (),
     root: Path | None = None,
+    include_fitted: bool = True,
 ) -> ResolvedConfig:
     """Resolve one scenario file against an area into a validated config."""
     chain = _scenario_chain(Path(scenario_path))
@@ -331,7 +332,8 @@ def resolve(
     notes: dict[str, ParameterNote] = {}
     origins: dict[str, str] = {}
     files: list[str] = []
-    for area_file in (folder / "area.toml", folder / "fitted.toml"):
+    layers = [folder / "area.toml", *([folder / "fitted.toml"] if include_fitted else [])]
+    for area_file in layers:
         if area_file.exists():
             values, file_notes, file_origins = split_annotations(
                 read_toml(area_file), str(area_file)

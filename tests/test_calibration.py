@@ -1,0 +1,47 @@
+"""Calibration: recovers known multipliers from targets the model itself produced, and the
+shipped fits reproduce their areas' baselines."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.calibration import KNOBS, fit, load_baseline, parameter_changes, simulate_baseline
+from sim.config import ModelConfig
+from sim.loading import area_dir, with_overrides
+from tests.conftest import scaled
+
+TRUE_K = {
+    "background_rate": 1.15,
+    "ltc_rate": 0.9,
+    "admit": 1.1,
+    "ucc_share": 1.2,
+    "ambulance_share": 0.85,
+    "convey": 0.95,
+    "los": 1.1,
+}
+
+
+def test_parameter_changes_keep_shares_summing_to_one(do_nothing: ModelConfig) -> None:
+    changed = with_overrides(do_nothing, parameter_changes(do_nothing, TRUE_K | {"ucc_share": 3.0}))
+    for table in (changed.first_contact.preference, changed.first_contact.when_gp_unavailable):
+        for shares in table.values():
+            assert sum(shares.as_tuple()) == pytest.approx(1.0)
+            assert min(shares.as_tuple()) >= 0
+
+
+def test_round_trip_recovers_known_multipliers(do_nothing: ModelConfig) -> None:
+    base = scaled(do_nothing, 0.1, run__years=1, run__warmup_days=40)
+    truth = with_overrides(base, parameter_changes(base, TRUE_K))
+    simulated = simulate_baseline(truth, 2, 5).mean(numeric_only=True)
+    targets = {knob.metric: float(simulated[knob.metric]) for knob in KNOBS}
+    result = fit(base, targets, replications=2, seed=5, tolerance=0.02, max_iterations=15)
+    for name, value in TRUE_K.items():
+        assert result.k[name] == pytest.approx(value, rel=0.06), name
+    assert max(abs(e) for e in result.history[-1].relative_errors.values()) < 0.03
+
+
+def test_shipped_baselines_are_valid() -> None:
+    for area in ("dudley", "bury"):
+        baseline = load_baseline(area_dir(area) / "baseline.toml")
+        assert {f.metric for f in baseline.fitted} == {k.metric for k in KNOBS}
+        assert all(f.source and f.unit for f in baseline.fitted + baseline.held_out)
