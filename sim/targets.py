@@ -103,8 +103,8 @@ def evaluate_targets(kpis: pd.DataFrame, targets: TargetSet, reference: str) -> 
                     base = wide.loc[scenario, (target.metric, baseline_label)].to_numpy(dtype=float)
                     measured, threshold = values, base * (1 + target.value)
                 else:
-                    if reference not in wide.index.get_level_values(0):
-                        continue
+                    if scenario == reference or reference not in wide.index.get_level_values(0):
+                        continue  # a difference from itself says nothing
                     ref = wide.loc[reference, (target.metric, year)].to_numpy(dtype=float)
                     measured, threshold = values - ref, np.full_like(values, target.value)
                 met = (

@@ -122,6 +122,7 @@ def test_target_kinds_and_p_met_on_hand_computed_case() -> None:
     assert table.loc[("b", "rel"), "p_met"] == 0.5  # <= 85 too
     assert table.loc[("b", "diff"), "p_met"] == 0.75  # -20, -16, -14 <= -12; -10 is not
     assert table.loc[("do-nothing", "abs"), "status"] == "red"
+    assert ("do-nothing", "diff") not in table.index  # no difference from itself
 
 
 def test_rag_thresholds() -> None:
