@@ -210,6 +210,12 @@ def build_content(root: Path) -> ReportContent:
                         float(top["income_at_risk"]),
                     )
                 )
+                nel = finance[
+                    (finance["scenario"] == scenario)
+                    & (finance["year"] == last_year)
+                    & (finance["provider"] == top["provider"])
+                    & (finance["line"] == "non_elective")
+                ]
                 flat = (
                     plan[
                         (plan["scenario"] == scenario)
@@ -219,12 +225,23 @@ def build_content(root: Path) -> ReportContent:
                     if len(plan)
                     else plan
                 )
-                flat_text = (
-                    f", against {money(float(flat['plan_amount'].iloc[0]))} under the plan's flat "
-                    "percentage method for non-elective income"
-                    if len(flat)
-                    else ""
-                )
+                flat_text = ""
+                if len(nel) and len(flat):
+                    nel_value = float(nel["income_at_risk"].iloc[0])
+                    facts.append(
+                        Fact(
+                            scenario,
+                            f"income_at_risk:{top['provider']}:non_elective",
+                            final_label,
+                            "finance",
+                            nel_value,
+                        )
+                    )
+                    flat_text = (
+                        f"; of which non-elective {money(nel_value)}, against "
+                        f"{money(float(flat['plan_amount'].iloc[0]))} under the plan's flat "
+                        "percentage method for that line"
+                    )
                 provider = provider_names.get(top["provider"], top["provider"])
                 points.append(
                     f"Simulated income at risk for {provider} "

@@ -105,11 +105,12 @@ def test_summary_numbers_match_the_tables(reported: Path) -> None:
             ]
             assert rows["mean_difference"].iloc[0] == pytest.approx(fact["value"])
         else:
-            provider = fact["metric"].split(":", 1)[1]
+            parts = fact["metric"].split(":")
+            provider, line = parts[1], parts[2] if len(parts) > 2 else "total_simulated"
             rows = finance[
                 (finance["scenario"] == fact["scenario"])
                 & (finance["provider"] == provider)
-                & (finance["line"] == "total_simulated")
+                & (finance["line"] == line)
                 & (finance["financial_year"] == fact["year"])
             ]
             assert rows["income_at_risk"].iloc[0] == pytest.approx(fact["value"])
