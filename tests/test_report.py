@@ -17,6 +17,16 @@ from sim.config import ModelConfig
 from sim.report import whole, write_report
 from tests.conftest import scaled
 
+TARGET_HEADER = [
+    "Scenario",
+    "Target",
+    "Year",
+    "Target value",
+    "Simulated (95% interval)",
+    "p_met",
+    "Status",
+]
+
 
 @pytest.fixture(scope="module")
 def reported(do_nothing: ModelConfig, best_case: ModelConfig, tmp_path_factory) -> Path:
@@ -54,29 +64,9 @@ def test_html_is_self_contained_with_no_broken_images(reported: Path) -> None:
 def test_docx_opens_and_contains_the_target_table(reported: Path) -> None:
     document = Document(str(reported / "board_paper.docx"))
     headers = [[c.text for c in t.rows[0].cells] for t in document.tables]
-    assert [
-        "Scenario",
-        "Target",
-        "Year",
-        "Target value",
-        "Simulated (95% interval)",
-        "p_met",
-        "Status",
-    ] in headers
+    assert TARGET_HEADER in headers
     targets = pd.read_csv(reported / "targets.csv")
-    table = document.tables[
-        headers.index(
-            [
-                "Scenario",
-                "Target",
-                "Year",
-                "Target value",
-                "Simulated (95% interval)",
-                "p_met",
-                "Status",
-            ]
-        )
-    ]
+    table = document.tables[headers.index(TARGET_HEADER)]
     assert len(table.rows) == len(targets) + 1
     assert {row.cells[6].text for row in table.rows[1:]} <= {"green", "amber", "red"}
     assert len(document.inline_shapes) == 3
