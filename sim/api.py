@@ -44,7 +44,7 @@ def modify(config: ModelConfig, changes: Mapping[str, Any]) -> ModelConfig:
 
 def rename(config: ModelConfig, name: str) -> ModelConfig:
     """The same config under another scenario name (names must be unique in a batch)."""
-    return with_overrides(config, {"scenario.name": name})
+    return config.renamed(name)
 
 
 def run_one(

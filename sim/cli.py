@@ -12,7 +12,6 @@ import enum
 import functools
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -613,8 +612,3 @@ def areas() -> None:
             str(info.get("description", "")),
         )
     Console().print(table)
-
-
-def entry() -> None:  # pragma: no cover - console script shim
-    app(prog_name="ucsim")
-    sys.exit(0)

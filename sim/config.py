@@ -397,3 +397,7 @@ class ModelConfig(StrictModel):
     services: Services
     interventions: Interventions = Interventions()
     practices: tuple[Practice, ...] = Field(min_length=1)
+
+    def renamed(self, name: str) -> ModelConfig:
+        """The same config as another scenario (names must be unique in a batch)."""
+        return self.model_copy(update={"scenario": self.scenario.model_copy(update={"name": name})})

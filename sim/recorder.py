@@ -10,7 +10,6 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
-IN_PROGRESS = 0
 OUTCOMES: tuple[str, ...] = (
     "in_progress",
     "resolved_gp",
@@ -42,15 +41,8 @@ GP, NHS111, AMBULANCE, UCC, AE = range(5)
 
 # Ambulance incident kinds
 HEAR_AND_TREAT, SEE_AND_TREAT, CONVEYED, PATHFINDER = range(4)
-# How a patient arrived at A&E or a bed
-ARRIVAL_MODES = (
-    "walk_in",
-    "ambulance",
-    "gp_referral",
-    "ucc_transfer",
-    "rapid_response",
-    "readmission",
-)
+# How a patient arrived at A&E or a bed: walk-in, ambulance, GP referral, UCC transfer,
+# rapid response, readmission (and DIRECT: a GP's direct admission, not through A&E)
 WALK_IN, BY_AMBULANCE, GP_REFERRAL, UCC_TRANSFER, FROM_RRT, READMISSION = range(6)
 DIRECT = 6  # direct admission from GP, not through A&E
 

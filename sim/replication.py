@@ -17,7 +17,7 @@ from sim.interventions import daily_schedule
 from sim.metrics import MetricContext, annual_metrics
 from sim.pathway import EpisodeBlock, ReadmissionSource, UrgentCareSystem
 from sim.population import build_population
-from sim.recorder import CONTACTS, OUTCOMES, Recorder
+from sim.recorder import CONTACTS, OUTCOME_GROUP, OUTCOMES, Recorder
 from sim.services import GPSameDayBook
 from sim.streams import RandomStreams
 from sim.timeline import Timeline
@@ -152,6 +152,7 @@ def _event_log(
     contact = np.frombuffer(recorder.first_contact, dtype=np.int8)[ids]
     frame["first_contact"] = pd.Categorical.from_codes(contact, categories=list(CONTACTS))
     frame["outcome"] = pd.Categorical.from_codes(outcome, categories=list(OUTCOMES))
+    frame["outcome_group"] = frame["outcome"].map(OUTCOME_GROUP).astype("category")
     frame["end_hours"] = np.frombuffer(recorder.end_time, dtype=float)[ids]
     frame["report_year"] = tl.year_of_hours(frame["arrival_hours"].to_numpy())
     return frame

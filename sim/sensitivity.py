@@ -24,7 +24,6 @@ from sim.errors import InputError
 from sim.finance import load_finance_inputs, simulated_income
 from sim.loading import COMMAND_LINE, parse_override, with_overrides
 from sim.store import write_csv
-from sim.sweep import _named
 
 OUTPUTS = ("emergency_admissions", "income_at_risk")
 
@@ -127,13 +126,13 @@ def _variants(
     pairs: dict[str, str] = {}
     for index, values in enumerate(settings):
         name = f"{scenario.scenario.name}--{tag}{index:03d}"
-        variant = _named(with_overrides(scenario, values), name)
+        variant = with_overrides(scenario, values).renamed(name)
         configs.append(variant)
         if all(path.startswith("interventions.") for path in values):
             pairs[name] = reference.scenario.name
         else:
             ref_name = f"{reference.scenario.name}--{tag}{index:03d}"
-            configs.append(_named(with_overrides(reference, values), ref_name))
+            configs.append(with_overrides(reference, values).renamed(ref_name))
             pairs[name] = ref_name
     return configs, pairs
 

@@ -76,11 +76,6 @@ def grid(
     return points
 
 
-def _named(config: ModelConfig, name: str) -> ModelConfig:
-    """The same config under another scenario name (names must be unique in a batch)."""
-    return config.model_copy(update={"scenario": config.scenario.model_copy(update={"name": name})})
-
-
 def run_sweep(
     base: ModelConfig,
     variations: Sequence[Variation],

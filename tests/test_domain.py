@@ -30,6 +30,15 @@ def test_acs_admissions_arise_from_medium_acuity_ltc_episodes(logged_do_nothing)
     acs = log[log["acs"]]
     assert len(acs) > 0
     assert acs["ltc"].all() and (acs["acuity"] == 1).all()
+    groups = set(log["outcome_group"].dropna())
+    assert groups <= {
+        "in_progress",
+        "resolved",
+        "managed_at_home",
+        "discharged_from_ae",
+        "admitted",
+    }
+    assert {"resolved", "admitted", "discharged_from_ae"} <= groups
     annual = logged_do_nothing.annual
     assert (annual["acs_admissions"] < annual["emergency_admissions"]).all()
     admitted_acs = (log["acs"] & (log["outcome"] == "admitted")).sum()
