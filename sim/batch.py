@@ -212,6 +212,7 @@ def _execute(
             cap=options.max_replications,
         )
         wanted = options.min_replications
+    checked = wanted - 1  # the rule sees every count from the minimum on, in turn
     try:
         while True:
             _run_missing(folder, manifest, configs, wanted, seed, options, on_progress)
@@ -219,14 +220,18 @@ def _execute(
                 reason = f"fixed by the user (--replications {wanted})"
                 break
             kpis = _collect(folder, configs, wanted)
-            step = rule.next_count(relative_precision(kpis, wanted))
+            step: int | None = None
+            while checked < wanted:
+                checked += 1
+                step = rule.next_count(relative_precision(kpis, checked))
+                if step is None:
+                    break
             if step is None:
+                wanted = checked
                 reason = rule.reason()
                 break
-            # Run a round of replications at once so parallel workers stay busy.
-            wanted = min(
-                max(step, wanted + max(1, options.jobs // len(configs))), options.max_replications
-            )
+            # The count never depends on --jobs, so results do not either.
+            wanted = step
     except BaseException:
         manifest["status"] = "interrupted"
         folder.write_manifest(manifest)

@@ -190,14 +190,21 @@ def build_docx(c: ReportContent) -> Any:
         )
 
     document.add_heading("8. Calibration", level=1)
+    document.add_paragraph(c.calibration_note)
     if c.calibration:
-        keys = list(c.calibration[0])
-        _table(document, keys, [[str(row[k]) for k in keys] for row in c.calibration])
-    else:
+        _table(
+            document,
+            ["Measure", "Role", "Target", "Simulated", "95% CI", "Error"],
+            [
+                [r["measure"], r["role"], r["target"], r["simulated"], r["interval"], r["error"]]
+                for r in c.calibration
+            ],
+            numeric=(2, 3, 4, 5),
+            widths_cm=(4.2, 1.8, 2.4, 2.4, 4.0, 2.2),
+        )
         document.add_paragraph(
-            "This area has not been calibrated: its rates and capacities are estimates set to "
-            "reproduce national activity rates per 1,000 population. Differences between "
-            "scenarios are more reliable than absolute levels."
+            "Sources of the targets: calibration/<area>/baseline.toml and fit_report.csv "
+            "in the results folder."
         )
 
     document.add_heading("9. Methods (STRESS-DES summary)", level=1)

@@ -32,6 +32,10 @@ from sim.summary import t_interval
 
 DERIVED_METRICS: dict[str, Callable[[pd.Series], float]] = {
     "readmissions_per_admission": lambda row: row["readmissions_30d"] / row["emergency_admissions"],
+    "ucc_transfer_share": lambda row: row["ucc_transfers_to_ae"] / row["ucc_attendances"],
+    "gp_sameday_consultations": lambda row: (
+        row["gp_urgent_appointments"] + row["gp_routine_sameday_served"]
+    ),
 }
 MIN_SHARE = 0.01
 K_BOUNDS = (0.2, 5.0)
@@ -178,8 +182,12 @@ def fit(
     start: Mapping[str, float] | None = None,
     tolerance: float = 0.02,
     max_iterations: int = 15,
+    on_iteration: Callable[[FitIteration], None] | None = None,
 ) -> Fit:
-    """Iterate the multipliers until every fitted metric is within ``tolerance``."""
+    """Iterate the multipliers until every fitted metric is within ``tolerance``.
+
+    ``on_iteration`` sees each iteration as it ends (the CLI prints progress with it).
+    """
     knobs = [knob for knob in KNOBS if knob.metric in targets]
     k = {knob.name: 1.0 for knob in KNOBS} | dict(start or {})
     history: list[FitIteration] = []
@@ -190,6 +198,8 @@ def fit(
         means = simulate_baseline(config, replications, seed, jobs).mean(numeric_only=True)
         errors = {kn.metric: float(means[kn.metric] / targets[kn.metric] - 1) for kn in knobs}
         history.append(FitIteration(iteration, dict(k), errors))
+        if on_iteration is not None:
+            on_iteration(history[-1])
         if max(abs(e) for e in errors.values()) <= tolerance:
             converged = True
             break
@@ -280,10 +290,17 @@ def identifiability(
     seed: int,
     jobs: int,
     start_multiplier: float = 0.7,
+    on_iteration: Callable[[FitIteration], None] | None = None,
 ) -> pd.DataFrame:
     """Refit from every multiplier at ``start_multiplier``; compare with the reference fit."""
     other = fit(
-        base, targets, replications, seed, jobs, start={n.name: start_multiplier for n in KNOBS}
+        base,
+        targets,
+        replications,
+        seed,
+        jobs,
+        start={n.name: start_multiplier for n in KNOBS},
+        on_iteration=on_iteration,
     )
     rows = [
         (name, reference.k[name], other.k[name], other.k[name] / reference.k[name] - 1)
@@ -294,6 +311,24 @@ def identifiability(
         rows,
         columns=["multiplier", "fit_from_1", f"fit_from_{start_multiplier}", "relative_difference"],
     )
+
+
+def format_fit_value(value: float) -> str:
+    """Shares as percentages, small quantities (days) to 2 dp, counts whole."""
+    if value < 1:
+        return f"{100 * value:.1f}%"
+    return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+
+
+def fit_status(folder: Path) -> str:
+    """One line for ``ucsim areas``: whether the area is calibrated, and how closely."""
+    report_path = folder / "fit_report.csv"
+    if not (folder / "fitted.toml").exists() or not report_path.exists():
+        return "not calibrated"
+    report = pd.read_csv(report_path)
+    fitted = report[report["fitted"]]
+    worst = float(fitted["relative_error"].abs().max())
+    return f"{len(fitted)} figures fitted, worst error {worst:.1%}"
 
 
 def write_outputs(
@@ -320,8 +355,11 @@ __all__: Sequence[str] = (
     "KNOBS",
     "Baseline",
     "Fit",
+    "FitIteration",
     "fit",
     "fit_report",
+    "fit_status",
+    "format_fit_value",
     "identifiability",
     "load_baseline",
     "parameter_changes",

@@ -39,7 +39,15 @@ from sim.batch import (
     run_batch,
     write_finance_outputs,
 )
-from sim.calibration import fit, fit_report, load_baseline, write_outputs
+from sim.calibration import (
+    FitIteration,
+    fit,
+    fit_report,
+    fit_status,
+    format_fit_value,
+    load_baseline,
+    write_outputs,
+)
 from sim.calibration import identifiability as calibration_identifiability
 from sim.errors import InputError
 from sim.finance import load_finance_inputs
@@ -400,7 +408,9 @@ def sensitivity(
 @guarded
 def calibrate(
     area: Annotated[str, typer.Option("--area", help="Area folder under calibration/.")] = "dudley",
-    replications: Annotated[int, typer.Option(min=1, help="Replications per iteration.")] = 3,
+    replications: Annotated[
+        int, typer.Option(min=1, help="Replications per iteration (a multiple of --jobs).")
+    ] = 4,
     seed: Annotated[int, typer.Option(min=0, help="Seed (common random numbers).")] = 1,
     jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
     identifiability: Annotated[
@@ -412,11 +422,26 @@ def calibrate(
     baseline = load_baseline(folder / "baseline.toml")
     base = resolve(default_scenario_paths()[0], area=area, include_fitted=False).config
     targets = {figure.metric: figure.value for figure in baseline.fitted}
+    console = Console(stderr=True)
     started = time.perf_counter()
-    result = fit(base, targets, replications, seed, jobs)
+
+    def show(label: str) -> Callable[[FitIteration], None]:
+        def on_iteration(step: FitIteration) -> None:
+            worst = max(step.relative_errors.items(), key=lambda item: abs(item[1]))
+            console.print(
+                f"{label} iteration {step.iteration + 1}: worst error {worst[1]:+.1%} "
+                f"({worst[0]}), {time.perf_counter() - started:.0f} s"
+            )
+
+        return on_iteration
+
+    result = fit(base, targets, replications, seed, jobs, on_iteration=show("fit"))
+    console.print("fit report: fresh seed, held-out figures")
     report = fit_report(result.config, baseline, max(replications, 5), seed + 1, jobs)
     ident = (
-        calibration_identifiability(base, targets, result, replications, seed, jobs)
+        calibration_identifiability(
+            base, targets, result, replications, seed, jobs, on_iteration=show("refit from 0.7")
+        )
         if identifiability
         else None
     )
@@ -428,8 +453,9 @@ def calibrate(
     for row in report.to_dict("records"):
         table.add_row(
             row["metric"],
-            f"{row['target']:,.2f}" if row["target"] < 10 else f"{row['target']:,.0f}",
-            f"{row['simulated_mean']:,.3g} ({row['ci_low']:,.3g} to {row['ci_high']:,.3g})",
+            format_fit_value(row["target"]),
+            f"{format_fit_value(row['simulated_mean'])} ({format_fit_value(row['ci_low'])} to "
+            f"{format_fit_value(row['ci_high'])})",
             f"{100 * row['relative_error']:+.1f}%",
             "yes" if row["fitted"] else "held out",
         )
@@ -597,7 +623,8 @@ def _shown(value: object) -> str:
 def areas() -> None:
     """List the shipped areas and their sources."""
     table = Table(title="Shipped areas", title_justify="left")
-    for name in ("area", "name", "baseline", "practices", "registered", "localities", "sources"):
+    columns = ("area", "name", "baseline", "practices", "registered", "localities", "calibration")
+    for name in (*columns, "sources"):
         table.add_column(name, overflow="fold")
     for folder in list_area_dirs():
         info = read_toml(folder / "area.toml").get("area", {})
@@ -609,6 +636,7 @@ def areas() -> None:
             str(len(practices)),
             f"{sum(p.list_size for p in practices):,}",
             str(len({p.locality for p in practices})),
+            fit_status(folder),
             str(info.get("description", "")),
         )
     Console().print(table)

@@ -56,7 +56,13 @@ class ReplicationRule:
     history: list[PrecisionCheck] | None = None
 
     def next_count(self, check: PrecisionCheck) -> int | None:
-        """Given the check at n replications, the next n to run, or None to stop."""
+        """Given the check at n replications, the next n to run, or None to stop.
+
+        Checks must arrive for every n in turn. Once the precision is met at n the
+        rule cannot stop before n + look_ahead, so it asks for all of them at once
+        (parallel workers stay busy); the caller then checks each count in between,
+        which gives exactly the one-at-a-time rule's answer.
+        """
         self.history = [*(self.history or []), check]
         n = check.replications
         if check.met(self.precision):
@@ -64,9 +70,11 @@ class ReplicationRule:
                 self.first_met = n
             if n >= self.first_met + self.look_ahead:
                 return None
+            wanted = self.first_met + self.look_ahead
         else:
             self.first_met = None
-        return None if n >= self.cap else n + 1
+            wanted = n + 1
+        return None if n >= self.cap else min(wanted, self.cap)
 
     def reason(self) -> str:
         if not self.history:

@@ -21,6 +21,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from sim import charts
+from sim.calibration import format_fit_value
 from sim.loading import project_root, read_toml
 from sim.store import ResultsFolder, atomic_write, write_text
 
@@ -33,6 +34,11 @@ CAPACITY_METRICS = (
 )
 EVIDENCE_FILE = project_root() / "calibration" / "evidence.toml"
 FIT_REPORT = "fit_report.csv"
+NOT_CALIBRATED = (
+    "This area has not been calibrated: its rates and capacities are estimates set to "
+    "reproduce national activity rates per 1,000 population (docs/model.md, 3.4). "
+    "Differences between scenarios are more reliable than absolute levels."
+)
 RAG_COLOURS = {"green": "#007F3B", "amber": "#FFB81C", "red": "#DA291C", "n/a": "#768692"}
 
 
@@ -77,7 +83,8 @@ class ReportContent:
     discrepancies: list[dict[str, Any]]
     capacity: list[dict[str, Any]]
     assumptions: list[dict[str, Any]]
-    calibration: list[dict[str, Any]] | None
+    calibration: list[dict[str, str]] | None
+    calibration_note: str
     methods: list[tuple[str, str]]
     figures: dict[str, Path] = field(default_factory=dict)
 
@@ -331,7 +338,9 @@ def build_content(root: Path) -> ReportContent:
             }
         )
     fit = root / FIT_REPORT
-    calibration = pd.read_csv(fit).to_dict("records") if fit.exists() else None
+    fit_frame = pd.read_csv(fit) if fit.exists() else None
+    calibration = _calibration_rows(fit_frame) if fit_frame is not None else None
+    calibration_note = _calibration_note(fit_frame) if fit_frame is not None else NOT_CALIBRATED
     methods = _methods(manifest)
     return ReportContent(
         title=f"{manifest['area_name']}: urgent care scenarios {first_label} to {final_label}",
@@ -349,8 +358,50 @@ def build_content(root: Path) -> ReportContent:
         capacity=capacity_rows,
         assumptions=_assumptions(_scenario_configs(folder, names)),
         calibration=calibration,
+        calibration_note=calibration_note,
         methods=methods,
     )
+
+
+def _calibration_rows(fit: pd.DataFrame) -> list[dict[str, str]]:
+    return [
+        {
+            "measure": str(r["metric"]).replace("_", " "),
+            "role": "fitted" if r["fitted"] else "held out",
+            "target": format_fit_value(r["target"]),
+            "simulated": format_fit_value(r["simulated_mean"]),
+            "interval": f"{format_fit_value(r['ci_low'])} to {format_fit_value(r['ci_high'])}",
+            "error": f"{100 * r['relative_error']:+.1f}%",
+            "source": f"{r['source']} ({r['confidence']})",
+        }
+        for r in fit.to_dict("records")
+    ]
+
+
+def _calibration_note(fit: pd.DataFrame) -> str:
+    fitted = fit[fit["fitted"].astype(bool)]
+    held = fit[~fit["fitted"].astype(bool)]
+    worst = float(fitted["relative_error"].abs().max())
+    text = (
+        f"The area's baseline year was fitted to {len(fitted)} activity figures "
+        f"(ucsim calibrate); every one is reproduced within {worst:.1%} on replications the "
+        "fit never saw."
+    )
+    if len(held):
+        off = held[held["relative_error"].abs() > 0.10]
+        text += f" {len(held)} published or derived figures were held out as a check"
+        if len(off):
+            listed = "; ".join(
+                f"{str(r['metric']).replace('_', ' ')} {100 * r['relative_error']:+.0f}%"
+                for r in off.to_dict("records")
+            )
+            text += (
+                f"; these differ from their reference by more than 10%: {listed}. "
+                "Read absolute levels of those measures with care."
+            )
+        else:
+            text += ", and all are within 10%."
+    return text
 
 
 def _methods(manifest: dict[str, Any]) -> list[tuple[str, str]]:

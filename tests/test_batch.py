@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from sim.batch import BatchOptions, run_batch
 from sim.cli import app
 from sim.config import ModelConfig
+from sim.precision import ReplicationRule, relative_precision
 from sim.store import ResultsFolder, config_from_toml, config_to_toml
 from tests.conftest import scaled
 
@@ -126,6 +127,12 @@ def test_auto_replications_follow_the_precision_rule(tiny_pair, tmp_path: Path) 
     assert reps["mode"] == "auto" and reps["used"] >= 3 + 5
     assert "Hoad" in reps["reason"]
     assert outcome.summary["n"].max() == reps["used"]
+    # Replaying the rule one replication at a time stops at the same count.
+    kpis = pd.read_parquet(tmp_path / "auto" / "kpis.parquet")
+    rule, n = ReplicationRule(precision=0.05), 3
+    while rule.next_count(relative_precision(kpis, n)) is not None:
+        n += 1
+    assert n == reps["used"]
 
 
 def test_existing_results_folder_is_never_overwritten(tiny_pair, tmp_path: Path) -> None:

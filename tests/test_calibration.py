@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from sim.calibration import KNOBS, fit, load_baseline, parameter_changes, simulate_baseline
+from sim.calibration import (
+    KNOBS,
+    fit,
+    fit_status,
+    load_baseline,
+    parameter_changes,
+    simulate_baseline,
+)
 from sim.config import ModelConfig
-from sim.loading import area_dir, with_overrides
+from sim.loading import area_dir, default_scenario_paths, resolve, with_overrides
 from tests.conftest import scaled
 
 TRUE_K = {
@@ -45,3 +52,18 @@ def test_shipped_baselines_are_valid() -> None:
         baseline = load_baseline(area_dir(area) / "baseline.toml")
         assert {f.metric for f in baseline.fitted} == {k.metric for k in KNOBS}
         assert all(f.source and f.unit for f in baseline.fitted + baseline.held_out)
+
+
+@pytest.mark.parametrize("area", ["dudley", "bury"])
+def test_shipped_fit_reproduces_the_baseline(area: str) -> None:
+    """The committed fitted.toml, run on a seed the fit never saw, stays within 5%."""
+    folder = area_dir(area)
+    assert (folder / "fitted.toml").exists(), f"{area} is not calibrated"
+    config = resolve(default_scenario_paths()[0], area=area).config
+    baseline = load_baseline(folder / "baseline.toml")
+    simulated = simulate_baseline(config, replications=2, seed=97).mean(numeric_only=True)
+    for figure in baseline.fitted:
+        error = simulated[figure.metric] / figure.value - 1
+        assert abs(error) <= 0.05, f"{area} {figure.metric}: {error:+.1%}"
+    assert all(figure.metric in simulated.index for figure in baseline.held_out)
+    assert fit_status(folder).startswith(f"{len(baseline.fitted)} figures fitted")

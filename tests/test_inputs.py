@@ -165,9 +165,10 @@ def test_validate_prints_resolved_parameters_with_sources() -> None:
     assert "valid" in result.output
 
 
-def test_areas_lists_dudley() -> None:
+def test_areas_lists_both_shipped_areas() -> None:
     result = runner.invoke(app, ["areas"])
     assert result.exit_code == 0 and "dudley" in result.output and "314,500" in result.output
+    assert "bury" in result.output and "187,000" in result.output
 
 
 def _leaf_paths(tree: dict, prefix: str = "") -> list[str]:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from sim.batch import BatchOptions, run_batch
 from sim.cli import app
 from sim.config import ModelConfig
-from sim.report import whole, write_report
+from sim.report import _calibration_note, whole, write_report
 from tests.conftest import scaled
 
 TARGET_HEADER = [
@@ -115,3 +115,36 @@ def test_report_command_rebuilds_and_rejects_unknown_formats(reported: Path) -> 
     assert (reported / "report.html").exists()
     bad = CliRunner().invoke(app, ["report", str(reported), "--format", "pdf"])
     assert bad.exit_code == 2 and "pdf" in bad.output
+
+
+def test_calibration_section_shows_the_shipped_fit(reported: Path) -> None:
+    fit = pd.read_csv(reported / "fit_report.csv")  # copied from calibration/dudley
+    fitted = int(fit["fitted"].sum())
+    html = (reported / "report.html").read_text()
+    assert f"fitted to {fitted} activity figures" in html
+    for metric in fit["metric"]:
+        assert metric.replace("_", " ") in html
+    document = Document(str(reported / "board_paper.docx"))
+    rows = [[cell.text for cell in row.cells] for t in document.tables for row in t.rows]
+    calibration = [r for r in rows if r and r[0] in set(fit["metric"].str.replace("_", " "))]
+    assert len(calibration) == len(fit)
+    assert {r[1] for r in calibration} == {"fitted", "held out"}
+
+
+def test_calibration_note_names_held_out_figures_that_miss() -> None:
+    fit = pd.DataFrame(
+        {
+            "metric": ["ae_attendances", "bed_occupancy", "ae_conversion_rate"],
+            "target": [100.0, 0.88, 0.27],
+            "simulated_mean": [101.0, 0.90, 0.35],
+            "ci_low": [99.0, 0.89, 0.34],
+            "ci_high": [103.0, 0.91, 0.36],
+            "relative_error": [0.01, 0.023, 0.296],
+            "fitted": [True, False, False],
+            "source": ["s", "s", "s"],
+            "confidence": ["E", "E", "P"],
+        }
+    )
+    note = _calibration_note(fit)
+    assert "fitted to 1 activity figures" in note and "within 1.0%" in note
+    assert "ae conversion rate +30%" in note and "bed occupancy" not in note

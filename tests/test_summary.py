@@ -67,9 +67,11 @@ def test_paired_interval_is_narrower_when_scenarios_share_noise() -> None:
 def test_replication_rule_needs_precision_to_hold_for_the_look_ahead() -> None:
     rule = ReplicationRule(precision=0.05, minimum=3, cap=20, look_ahead=2)
     assert rule.next_count(PrecisionCheck(3, 0.10, "x")) == 4
-    assert rule.next_count(PrecisionCheck(4, 0.04, "x")) == 5
+    assert (
+        rule.next_count(PrecisionCheck(4, 0.04, "x")) == 6
+    )  # met at 4: no stop before 4 + 2, so ask for both
     assert rule.next_count(PrecisionCheck(5, 0.06, "x")) == 6  # fell out: start again
-    assert rule.next_count(PrecisionCheck(6, 0.04, "x")) == 7
+    assert rule.next_count(PrecisionCheck(6, 0.04, "x")) == 8
     assert rule.next_count(PrecisionCheck(7, 0.04, "x")) == 8
     assert rule.next_count(PrecisionCheck(8, 0.03, "x")) is None
     assert "from 6 replications" in rule.reason()
