@@ -28,29 +28,48 @@ from benchmarks.floor import run_floor
 from sim.batch import BatchOptions, run_batch
 from sim.loading import default_scenario_paths, resolve, with_overrides
 from sim.replication import run_replication
+from sim.services import BookedRota, BookedServers
 from sim.store import git_commit, now_iso
 
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
 
 
 def count_resource_uses(config, seed: int) -> int:
-    """Granted resource requests in one replication (a separate, instrumented run)."""
-    original = simpy.Resource._do_put
-    granted = 0
+    """Resource uses in one replication (a separate, instrumented run).
 
-    def counting(self, event):
-        nonlocal granted
-        result = original(self, event)
-        if event.triggered:
-            granted += 1
+    A use is a granted SimPy request (beds, onward care, rapid response) or a job
+    booked on first-come-first-served servers (triage, A&E and UCC clinicians,
+    ambulances): the same count whichever way a service is implemented.
+    """
+    counted = {"uses": 0}
+    originals = {
+        (simpy.Resource, "_do_put"): simpy.Resource._do_put,
+        (BookedServers, "hold"): BookedServers.hold,
+        (BookedRota, "book"): BookedRota.book,
+    }
+
+    def counting_put(self, event):
+        result = originals[(simpy.Resource, "_do_put")](self, event)
+        counted["uses"] += bool(event.triggered)
         return result
 
-    simpy.Resource._do_put = counting
+    def counting_hold(self, start, free_at):
+        counted["uses"] += 1
+        return originals[(BookedServers, "hold")](self, start, free_at)
+
+    def counting_book(self, now, hold):
+        counted["uses"] += 1
+        return originals[(BookedRota, "book")](self, now, hold)
+
+    simpy.Resource._do_put = counting_put
+    BookedServers.hold = counting_hold
+    BookedRota.book = counting_book
     try:
         run_replication(config, 0, seed)
     finally:
-        simpy.Resource._do_put = original
-    return granted
+        for (owner, name), method in originals.items():
+            setattr(owner, name, method)
+    return counted["uses"]
 
 
 def peak_memory_mib(years: int, seed: int) -> float:

@@ -6,6 +6,12 @@ hear-and-treat). Only episodes that queue for a clinician, vehicle or bed
 become SimPy processes, and each lives only while it is being served, so the
 number of live processes stays small whatever the population size.
 
+Servers whose hold time is known when a job arrives (triage, A&E and UCC
+clinicians, ambulances) are booked first come, first served
+(:class:`~sim.services.BookedServers`): one timeout per use. Beds, onward care
+and rapid response stay SimPy resources: how long a bed is held depends on
+onward care, and a rapid-response request can be abandoned.
+
 Episode attributes and pre-drawn variates are read from :class:`EpisodeBlock`
 lists by index; nothing random is drawn inside the event loop except
 readmissions, which draw from their own block of pre-drawn uniforms.
@@ -41,7 +47,7 @@ from sim.recorder import (
     WALK_IN,
     Recorder,
 )
-from sim.services import BOOKED, CLOSED, GPSameDayBook, RotaResource
+from sim.services import BOOKED, CLOSED, BookedRota, BookedServers, GPSameDayBook, RotaResource
 from sim.streams import RandomStreams
 
 Process = Generator[simpy.Event, Any, None]
@@ -165,29 +171,24 @@ class UrgentCareSystem:
         self.ae_rota = list(s.ae.clinicians_by_hour)
         self.last_day = len(schedule.rrt_staff) - 1
 
-        self.triage = simpy.Resource(env, s.ae.triage_staff)
-        self.ae_clinicians = RotaResource(env, self.ae_rota[0])
+        self.triage = BookedServers(s.ae.triage_staff)
+        self.ae_clinicians = BookedRota(self.ae_rota)
         self.beds = simpy.Resource(env, s.wards.beds)
         self.onward_care = RotaResource(env, schedule.onward_care_places[0])
-        self.ambulances = simpy.Resource(env, s.ambulance.vehicles)
-        self.ucc_clinicians = simpy.Resource(env, s.ucc.clinicians)
+        self.ambulances = BookedServers(s.ambulance.vehicles)
+        self.ucc_clinicians = BookedServers(s.ucc.clinicians)
         self.rrt_staff = RotaResource(env, schedule.rrt_staff[0])
         self.virtual_ward = RotaResource(env, rrt.virtual_ward_places)
 
     # ----------------------------------------------------------------- clocks
     def rota(self) -> Process:
-        """Hourly: A&E clinicians by hour; daily: rapid response staff, onward care places."""
-        env, hour = self.env, 0
-        while True:
-            hod = hour % 24
-            self.ae_clinicians.set_capacity(self.ae_rota[hod])
-            if hod == 0:
-                day = hour // 24
-                if day < len(self.schedule.rrt_staff):
-                    self.rrt_staff.set_capacity(self.schedule.rrt_staff[day])
-                    self.onward_care.set_capacity(self.schedule.onward_care_places[day])
-            hour += 1
-            yield env.timeout(hour - env.now)
+        """Daily: rapid response staff, onward care places (A&E clinicians book by the hour)."""
+        env, day = self.env, 0
+        while day < len(self.schedule.rrt_staff):
+            self.rrt_staff.set_capacity(self.schedule.rrt_staff[day])
+            self.onward_care.set_capacity(self.schedule.onward_care_places[day])
+            day += 1
+            yield env.timeout(24.0 * day - env.now)
 
     def monitor(self, every_hours: float = MONITOR_HOURS) -> Process:
         """Sample the state of the system (for the warm-up analysis); 4 events a day."""
@@ -195,7 +196,7 @@ class UrgentCareSystem:
         while True:
             rec.monitor_time.append(env.now)
             rec.monitor_beds.append(self.beds.count)
-            rec.monitor_ae_queue.append(len(self.ae_clinicians.queue) + len(self.beds.queue))
+            rec.monitor_ae_queue.append(self.ae_clinicians.waiting(env.now) + len(self.beds.queue))
             rec.monitor_onward.append(self.onward_care.count)
             yield env.timeout(every_hours)
 
@@ -325,25 +326,20 @@ class UrgentCareSystem:
         day = self.day(now)
         return self.rrt_is_open(now) and b.u_accept[j] < self.schedule.rrt_acceptance[day]
 
-    def _release_vehicle(self, vehicle: simpy.Event) -> None:
-        self.ambulances.release(vehicle)  # type: ignore[arg-type]
-
     # ------------------------------------------------------------- processes
     def ambulance(self, b: EpisodeBlock, j: int, episode: int) -> Process:
-        env, rec = self.env, self.rec
+        env, rec, vehicles = self.env, self.rec, self.ambulances
         called = env.now
-        vehicle = self.ambulances.request()
-        yield vehicle
-        dispatched = env.now
+        # What happens on scene follows from the episode's pre-drawn uniforms and the
+        # time the crew leaves scene, so the vehicle's whole job is known at the call.
+        dispatched = vehicles.start(called)
         rec.ambulance_dispatch_time.append(dispatched)
         rec.ambulance_wait.append(dispatched - called)
-        # What happens on scene follows from the episode's pre-drawn uniforms and the
-        # time the crew leaves scene, so the whole job needs only one timeout.
         leave_scene = dispatched + b.scene_h[j]
         acuity = b.acuity[j]
         if b.u_see[j] < self.see_and_treat[acuity]:
-            yield env.timeout(b.scene_h[j])
-            self.ambulances.release(vehicle)
+            vehicles.hold(dispatched, leave_scene)
+            yield env.timeout(leave_scene - called)
             rec.incident(called, SEE_AND_TREAT)
             rec.finish(episode, SEE_TREAT_DONE, env.now)
             return
@@ -352,15 +348,16 @@ class UrgentCareSystem:
             and b.u_path[j] < self.schedule.pathfinder_share[self.day(leave_scene)]
             and self.rrt_accepts(b, j, leave_scene)
         ):
-            yield env.timeout(b.scene_h[j])
-            self.ambulances.release(vehicle)
+            vehicles.hold(dispatched, leave_scene)
+            yield env.timeout(leave_scene - called)
             rec.incident(called, PATHFINDER)
             yield from self.rapid_response(b, j, episode, BY_AMBULANCE)
             return
-        rec.incident(called, CONVEYED)
-        yield env.timeout(b.scene_h[j] + b.convey_h[j])
+        at_hospital = dispatched + (b.scene_h[j] + b.convey_h[j])
         # The crew hands over and turns round while the patient's A&E visit goes on.
-        env.timeout(self.turnaround).callbacks.append(lambda _: self._release_vehicle(vehicle))
+        vehicles.hold(dispatched, at_hospital + self.turnaround)
+        rec.incident(called, CONVEYED)
+        yield env.timeout(at_hospital - called)
         yield from self.ae(b, j, episode, BY_AMBULANCE)
 
     def rapid_response(self, b: EpisodeBlock, j: int, episode: int, source: int) -> Process:
@@ -403,10 +400,10 @@ class UrgentCareSystem:
     def ucc(self, b: EpisodeBlock, j: int, episode: int, streamed: bool) -> Process:
         env, rec = self.env, self.rec
         arrived = env.now
-        clinician = self.ucc_clinicians.request()
-        yield clinician
-        yield env.timeout(b.ucc_h[j])
-        self.ucc_clinicians.release(clinician)
+        start = self.ucc_clinicians.start(arrived)
+        seen = start + b.ucc_h[j]
+        self.ucc_clinicians.hold(start, seen)
+        yield env.timeout(seen - arrived)
         transfer = b.u_transfer[j] < self.ucc_transfer[b.acuity[j]]
         rec.ucc_attendance(arrived, streamed, transfer)
         if transfer:
@@ -417,16 +414,15 @@ class UrgentCareSystem:
     def ae(self, b: EpisodeBlock, j: int, episode: int, mode: int) -> Process:
         env, rec = self.env, self.rec
         arrived = env.now
-        nurse = self.triage.request()
-        yield nurse
-        yield env.timeout(b.triage_h[j])
-        self.triage.release(nurse)
-        clinician = self.ae_clinicians.request()
-        yield clinician
-        rec.ae_treat_start.append(env.now)
+        start = self.triage.start(arrived)
+        triaged = start + b.triage_h[j]
+        self.triage.hold(start, triaged)
+        yield env.timeout(triaged - arrived)
+        now = env.now
+        start = self.ae_clinicians.book(now, b.treat_h[j])
+        rec.ae_treat_start.append(start)
         rec.ae_treat_hours.append(b.treat_h[j])
-        yield env.timeout(b.treat_h[j])
-        self.ae_clinicians.release(clinician)
+        yield env.timeout(start + b.treat_h[j] - now)
         if b.u_admit[j] >= b.p_admit[j]:
             # Nothing waits on a discharged patient's results: record the departure
             # without scheduling an event for it.

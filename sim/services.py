@@ -4,6 +4,11 @@
   rota (A&E clinicians by hour, rapid-response staff by day). Lowering the
   capacity never interrupts a service in progress; raising it starts waiting
   requests at once.
+* :class:`BookedServers` and :class:`BookedRota` are first-come-first-served
+  servers for jobs whose hold time is known when they arrive (triage, A&E
+  clinicians, UCC clinicians, ambulances). A job is booked straight onto the
+  server that frees first, so it costs one timeout instead of SimPy's request,
+  grant, timeout and release, with the same start times.
 * :class:`GPSameDayBook` is each practice's same-day appointment book. GP
   demand is far larger than the urgent episodes the model follows, so routine
   same-day requests are drawn in aggregate per practice-day and fill the book
@@ -12,6 +17,10 @@
 """
 
 from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
 
 import numpy as np
 import simpy
@@ -39,6 +48,79 @@ class RotaResource(simpy.Resource):
         # SimPy grants one waiting request per trigger; grant all that now fit.
         while self.put_queue and len(self.users) < capacity:
             self._trigger_put(None)
+
+
+class BookedServers:
+    """``servers`` identical servers, first come first served, holds known on arrival.
+
+    Calls must come in simulation-time order (as SimPy requests do). A job that
+    arrives at ``now`` starts at ``max(now, earliest free time)`` on the server
+    that frees first: the c-server FIFO recursion, which gives exactly the start
+    times of a ``simpy.Resource`` used as request, hold, release.
+    """
+
+    def __init__(self, servers: int):
+        if servers < 1:
+            raise ValueError("servers must be at least 1")
+        self.capacity = servers
+        self._free_at = [0.0] * servers  # heap: when each server is next free
+        self._starts: list[float] = []  # heap: starts still in the future (the queue)
+
+    def start(self, now: float) -> float:
+        """When a job arriving now would start; follow with :meth:`hold` before any other call."""
+        return max(now, self._free_at[0])
+
+    def hold(self, start: float, free_at: float) -> None:
+        """Occupy the first free server from ``start`` (from :meth:`start`) until ``free_at``."""
+        heapq.heapreplace(self._free_at, free_at)
+        heapq.heappush(self._starts, start)
+
+    def waiting(self, now: float) -> int:
+        """Jobs booked but not yet started at ``now`` (the queue a Resource would show)."""
+        starts = self._starts
+        while starts and starts[0] <= now:
+            heapq.heappop(starts)
+        return len(starts)
+
+
+class BookedRota:
+    """FIFO servers whose number follows an hourly rota that repeats every day.
+
+    The same semantics as :class:`RotaResource` driven by an hourly clock: a fall
+    in the rota never interrupts a job; a job starts at the first moment, from its
+    arrival and no earlier than the job booked before it, when fewer jobs are in
+    service than the rota allows (at a job's end or the top of an hour).
+    """
+
+    def __init__(self, servers_by_hour: Sequence[int]):
+        if len(servers_by_hour) != 24 or min(servers_by_hour) < 0 or max(servers_by_hour) < 1:
+            raise ValueError("a rota needs 24 non-negative hourly values, one above zero")
+        self.rota = [int(n) for n in servers_by_hour]
+        self._ends: list[float] = []  # heap: ends of jobs started or booked to start
+        self._last_start = 0.0
+        self._starts: list[float] = []
+
+    def book(self, now: float, hold: float) -> float:
+        """Book a job arriving ``now`` that holds a server for ``hold``; return its start."""
+        ends, rota = self._ends, self.rota
+        t = max(now, self._last_start)
+        while True:
+            while ends and ends[0] <= t:
+                heapq.heappop(ends)
+            if len(ends) < rota[int(t) % 24]:
+                break
+            next_hour = math.floor(t) + 1.0
+            t = ends[0] if ends and ends[0] < next_hour else next_hour
+        heapq.heappush(ends, t + hold)
+        heapq.heappush(self._starts, t)
+        self._last_start = t
+        return t
+
+    def waiting(self, now: float) -> int:
+        starts = self._starts
+        while starts and starts[0] <= now:
+            heapq.heappop(starts)
+        return len(starts)
 
 
 BOOKED, NO_SLOT, CLOSED = 0, 1, 2

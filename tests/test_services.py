@@ -1,0 +1,86 @@
+"""Booked servers give exactly the start times of the SimPy resources they replace."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+import simpy
+
+from sim.services import BookedRota, BookedServers, RotaResource
+
+
+def _jobs(n: int, rate: float, mean_hold: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return np.cumsum(rng.exponential(1 / rate, n)), rng.exponential(mean_hold, n)
+
+
+def _simpy_starts(
+    arrivals: np.ndarray, holds: np.ndarray, servers: int | Sequence[int]
+) -> list[float]:
+    """Start times from a SimPy resource (a rota changes capacity at each hour)."""
+    env = simpy.Environment()
+    rota = list(servers) if not isinstance(servers, int) else None
+    resource = RotaResource(env, rota[0]) if rota else simpy.Resource(env, servers)
+    starts = [0.0] * len(arrivals)
+
+    def job(i: int) -> Generator[simpy.Event, Any, None]:
+        with resource.request() as request:
+            yield request
+            starts[i] = env.now
+            yield env.timeout(holds[i])
+
+    def source() -> Generator[simpy.Event, Any, None]:
+        for i, at in enumerate(arrivals):
+            yield env.timeout(at - env.now)
+            env.process(job(i))
+
+    def clock() -> Generator[simpy.Event, Any, None]:
+        hour = 0
+        while True:
+            assert rota is not None and isinstance(resource, RotaResource)
+            resource.set_capacity(rota[hour % 24])
+            hour += 1
+            yield env.timeout(hour - env.now)
+
+    env.process(source())
+    if rota:
+        env.process(clock())
+    env.run(until=float(arrivals[-1] + holds.sum()))  # the clock never stops by itself
+    return starts
+
+
+@pytest.mark.parametrize(("servers", "rate"), [(1, 0.9), (3, 2.7), (8, 7.5)])
+def test_booked_servers_match_a_simpy_resource(servers: int, rate: float) -> None:
+    arrivals, holds = _jobs(5_000, rate, 1.0, seed=servers)
+    booked = BookedServers(servers)
+    starts = []
+    for at, hold in zip(arrivals.tolist(), holds.tolist(), strict=True):
+        start = booked.start(at)
+        booked.hold(start, start + hold)
+        starts.append(start)
+    assert starts == _simpy_starts(arrivals, holds, servers)
+    assert max(s - a for s, a in zip(starts, arrivals, strict=True)) > 1.0  # queues formed
+
+
+def test_booked_rota_matches_a_rota_resource() -> None:
+    rota = [2] * 8 + [6] * 10 + [4] * 4 + [0, 1]  # includes an hour with nobody on
+    arrivals, holds = _jobs(5_000, 3.2, 1.0, seed=7)
+    booked = BookedRota(rota)
+    pairs = zip(arrivals.tolist(), holds.tolist(), strict=True)
+    starts = [booked.book(at, hold) for at, hold in pairs]
+    assert starts == _simpy_starts(arrivals, holds, rota)
+    assert sum(1 for s, a in zip(starts, arrivals, strict=True) if s > a) > 500
+
+
+def test_waiting_counts_jobs_booked_but_not_started() -> None:
+    booked = BookedServers(1)
+    for at in (0.0, 0.1, 0.2):
+        booked.hold(booked.start(at), booked.start(at) + 1.0)
+    assert booked.waiting(0.5) == 2 and booked.waiting(1.5) == 1 and booked.waiting(2.5) == 0
+    with pytest.raises(ValueError):
+        BookedServers(0)
+    with pytest.raises(ValueError):
+        BookedRota([0] * 24)
