@@ -63,6 +63,7 @@ from sim.loading import (
     read_toml,
     resolve,
 )
+from sim.replication import timeline_for
 from sim.report import write_report
 from sim.sensitivity import default_ranges, morris, one_way, parse_range, plot_tornado
 from sim.store import ResultsFolder, command_line, now_iso, write_csv
@@ -383,8 +384,11 @@ def sensitivity(
     with _progress(quiet) as on_progress, _terminate_as_interrupt():
         if method == Method.oneway:
             table = one_way(config, ref, ranges, folder, options, on_progress).table
+            final_year = timeline_for(config).financial_year(config.run.years - 1)
             plot_tornado(
-                table, folder / "tornado.png", f"{config.area.display_name}: {config.scenario.name}"
+                table,
+                folder / "tornado.png",
+                f"{config.area.display_name}: {config.scenario.name}, {final_year}",
             )
             score = "swing"
         else:

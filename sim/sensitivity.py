@@ -257,6 +257,7 @@ def morris(
 
 def plot_tornado(table: pd.DataFrame, path: Path, title: str, top: int = 10) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -274,7 +275,16 @@ def plot_tornado(table: pd.DataFrame, path: Path, title: str, top: int = 10) -> 
             fontsize=7,
         )
         ax.axvline(0, color="black", linewidth=0.8)
-        unit = "£" if output == "income_at_risk" else "admissions"
+        if output == "income_at_risk":
+            ax.xaxis.set_major_formatter(
+                matplotlib.ticker.FuncFormatter(
+                    lambda v, _: f"{'-' if v < 0 else ''}£{abs(v) / 1e6:,.1f}m"
+                )
+            )
+            unit = "£"
+        else:
+            ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+            unit = "admissions"
         ax.set_xlabel(f"change in {output.replace('_', ' ')} vs base ({unit})")
         ax.grid(axis="x", alpha=0.3)
     np.atleast_1d(axes)[0].legend(fontsize=7, loc="lower right")
