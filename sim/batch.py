@@ -211,8 +211,9 @@ def _execute(
             minimum=options.min_replications,
             cap=options.max_replications,
         )
-        wanted = options.min_replications
-    checked = wanted - 1  # the rule sees every count from the minimum on, in turn
+        # The rule cannot stop before the minimum plus its look-ahead: run those at once.
+        wanted = min(options.min_replications + rule.look_ahead, options.max_replications)
+    checked = options.min_replications - 1  # the rule sees every count from the minimum on
     try:
         while True:
             _run_missing(folder, manifest, configs, wanted, seed, options, on_progress)
