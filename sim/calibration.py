@@ -313,6 +313,28 @@ def identifiability(
     )
 
 
+FIT_LABELS: dict[str, str] = {
+    "ae_attendances": "A&E (type 1) attendances",
+    "ucc_attendances": "UCC / walk-in attendances",
+    "emergency_admissions": "Emergency admissions",
+    "acs_admissions": "ACS (chronic) admissions",
+    "ambulance_conveyances": "Ambulance conveyances",
+    "ambulance_incidents": "Ambulance incidents",
+    "mean_length_of_stay": "Mean length of stay (days)",
+    "ae_conversion_rate": "A&E conversion rate",
+    "readmissions_per_admission": "30-day readmissions per admission",
+    "bed_occupancy": "Bed occupancy",
+    "ucc_transfer_share": "UCC attendances sent to A&E",
+    "gp_sameday_consultations": "Same-day GP consultations",
+    "rrt_referrals": "Rapid response referrals",
+}
+
+
+def fit_label(metric: str) -> str:
+    """A board-readable name for a baseline metric (the CSV keeps the metric name)."""
+    return FIT_LABELS.get(metric, metric.replace("_", " "))
+
+
 def format_fit_value(value: float) -> str:
     """Shares as percentages, small quantities (days) to 2 dp, counts whole."""
     if value < 1:
@@ -357,6 +379,7 @@ __all__: Sequence[str] = (
     "Fit",
     "FitIteration",
     "fit",
+    "fit_label",
     "fit_report",
     "fit_status",
     "format_fit_value",

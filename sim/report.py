@@ -21,7 +21,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from sim import charts
-from sim.calibration import format_fit_value
+from sim.calibration import fit_label, format_fit_value
 from sim.loading import project_root, read_toml
 from sim.store import ResultsFolder, atomic_write, write_text
 
@@ -366,7 +366,7 @@ def build_content(root: Path) -> ReportContent:
 def _calibration_rows(fit: pd.DataFrame) -> list[dict[str, str]]:
     return [
         {
-            "measure": str(r["metric"]).replace("_", " "),
+            "measure": fit_label(str(r["metric"])),
             "role": "fitted" if r["fitted"] else "held out",
             "target": format_fit_value(r["target"]),
             "simulated": format_fit_value(r["simulated_mean"]),
@@ -392,7 +392,7 @@ def _calibration_note(fit: pd.DataFrame) -> str:
         text += f" {len(held)} published or derived figures were held out as a check"
         if len(off):
             listed = "; ".join(
-                f"{str(r['metric']).replace('_', ' ')} {100 * r['relative_error']:+.0f}%"
+                f"{fit_label(str(r['metric']))} {100 * r['relative_error']:+.0f}%"
                 for r in off.to_dict("records")
             )
             text += (
@@ -496,7 +496,7 @@ def _data_uri(path: Path) -> str:
 
 def render_html(content: ReportContent) -> str:
     env = Environment(
-        loader=PackageLoader("sim", "templates"), autoescape=select_autoescape(["html"])
+        loader=PackageLoader("sim", "templates"), autoescape=select_autoescape(["html", "html.j2"])
     )
     template = env.get_template("report.html.j2")
     images = {name: _data_uri(path) for name, path in content.figures.items()}

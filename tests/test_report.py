@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,7 @@ from docx import Document
 from typer.testing import CliRunner
 
 from sim.batch import BatchOptions, run_batch
+from sim.calibration import fit_label
 from sim.cli import app
 from sim.config import ModelConfig
 from sim.report import _calibration_note, whole, write_report
@@ -122,11 +124,13 @@ def test_calibration_section_shows_the_shipped_fit(reported: Path) -> None:
     fitted = int(fit["fitted"].sum())
     html = (reported / "report.html").read_text()
     assert f"fitted to {fitted} activity figures" in html
-    for metric in fit["metric"]:
-        assert metric.replace("_", " ") in html
+    labels = {fit_label(metric) for metric in fit["metric"]}
+    assert len(labels) == len(fit)
+    for label in labels:
+        assert escape(label) in html
     document = Document(str(reported / "board_paper.docx"))
     rows = [[cell.text for cell in row.cells] for t in document.tables for row in t.rows]
-    calibration = [r for r in rows if r and r[0] in set(fit["metric"].str.replace("_", " "))]
+    calibration = [r for r in rows if r and r[0] in labels]
     assert len(calibration) == len(fit)
     assert {r[1] for r in calibration} == {"fitted", "held out"}
 
@@ -147,4 +151,4 @@ def test_calibration_note_names_held_out_figures_that_miss() -> None:
     )
     note = _calibration_note(fit)
     assert "fitted to 1 activity figures" in note and "within 1.0%" in note
-    assert "ae conversion rate +30%" in note and "bed occupancy" not in note
+    assert "A&E conversion rate +30%" in note and "Bed occupancy" not in note
