@@ -25,6 +25,11 @@ def _shade(cell: Any, hex_colour: str) -> None:
     properties.append(shading)
 
 
+def _money_cell(cell: Sequence[str]) -> str:
+    mean, interval = cell
+    return f"{mean}\n({interval})" if interval else mean
+
+
 def _table(
     document: Any,
     header: Sequence[str],
@@ -134,21 +139,32 @@ def build_docx(c: ReportContent) -> Any:
     document.add_heading(f"5. Income at risk, {c.final_year}", level=1)
     if "income" in c.figures:
         document.add_picture(str(c.figures["income"]), width=Cm(16.5))
+    document.add_paragraph(
+        f"Simulated income at risk against {c.reference} (95% interval); lines no scenario "
+        "changes are omitted (every line is in finance.csv and income_at_risk.xlsx)."
+    )
+    scenario_width = 10.0 / max(len(c.scenarios), 1)
     _table(
         document,
-        ["Scenario", "Provider", "Line", f"Income at risk vs {c.reference}", "95% interval"],
-        [[f["scenario"], f["provider"], f["line"], f["at_risk"], f["interval"]] for f in c.finance],
-        numeric=(3, 4),
+        ["Provider", "Line", *c.scenarios],
+        [
+            [f["provider"], f["line"], *[_money_cell(cell) for cell in f["cells"]]]
+            for f in c.finance
+        ],
+        numeric=tuple(range(2, 2 + len(c.scenarios))),
+        widths_cm=(4.0, 3.0, *[scenario_width] * len(c.scenarios)),
     )
     document.add_paragraph("The plan's flat-percentage method beside the simulation")
+    scenario_width = 8.0 / max(len(c.scenarios), 1)
     _table(
         document,
-        ["Scenario", "Provider", "Line", "Plan amount", "Simulated", "95% interval"],
+        ["Provider", "Line", "Plan amount", *[f"{s} (simulated)" for s in c.scenarios]],
         [
-            [p["scenario"], p["provider"], p["line"], p["plan"], p["simulated"], p["interval"]]
+            [p["provider"], p["line"], p["plan"], *[_money_cell(cell) for cell in p["cells"]]]
             for p in c.plan_comparison
         ],
-        numeric=(3, 4, 5),
+        numeric=tuple(range(2, 3 + len(c.scenarios))),
+        widths_cm=(3.8, 2.8, 2.4, *[scenario_width] * len(c.scenarios)),
     )
     if c.discrepancies:
         document.add_paragraph(

@@ -29,7 +29,7 @@ UNITS = {
     "ae_4h_performance": "share seen within 4 hours",
     "bed_occupancy": "mean share of beds occupied",
     "rrt_utilisation": "share of staffed hours busy",
-    "rrt_mean_response_hours": "hours",
+    "rrt_mean_response_hours": "hours from referral (travel is in the visit)",
     "acs_admissions_per_100k": "per 100,000 registered",
 }
 TITLES = {
@@ -40,7 +40,7 @@ TITLES = {
     "ae_4h_performance": "A&E 4-hour performance",
     "bed_occupancy": "Bed occupancy",
     "rrt_utilisation": "Rapid response utilisation",
-    "rrt_mean_response_hours": "Rapid response time to visit",
+    "rrt_mean_response_hours": "Rapid response wait for a free clinician",
 }
 SHARES = {"ae_4h_performance", "bed_occupancy", "rrt_utilisation"}
 

@@ -78,6 +78,7 @@ class ReportContent:
     facts: list[Fact]
     targets: list[dict[str, Any]]
     differences: list[dict[str, Any]]
+    scenarios: list[str]  # the scenarios compared with the reference, in run order
     finance: list[dict[str, Any]]
     plan_comparison: list[dict[str, Any]]
     discrepancies: list[dict[str, Any]]
@@ -286,36 +287,8 @@ def build_content(root: Path) -> ReportContent:
         }
         for r in final_diff[final_diff["metric"].isin(KEY_METRICS)].to_dict("records")
     ]
-    finance_rows = []
-    if not finance.empty:
-        last = finance[(finance["year"] == last_year) & (finance["scenario"] != reference)]
-        for r in last.to_dict("records"):
-            finance_rows.append(
-                {
-                    "scenario": r["scenario"],
-                    "provider": provider_names.get(r["provider"], r["provider"]),
-                    "line": str(r["line"]).replace("_", " "),
-                    "at_risk": money(r["income_at_risk"]),
-                    "interval": f"{money(r['ci_low'])} to {money(r['ci_high'])}"
-                    if pd.notna(r["ci_low"])
-                    else "",
-                }
-            )
-    plan_rows = [
-        {
-            "scenario": r["scenario"],
-            "provider": provider_names.get(r["provider"], r["provider"]),
-            "line": str(r["line"]).replace("_", " "),
-            "plan": money(r["plan_amount"]),
-            "simulated": money(r["simulated_mean"])
-            if pd.notna(r["simulated_mean"])
-            else "not simulated",
-            "interval": f"{money(r['ci_low'])} to {money(r['ci_high'])}"
-            if pd.notna(r["ci_low"])
-            else "",
-        }
-        for r in plan.to_dict("records")
-    ]
+    finance_rows = _finance_rows(finance, last_year, others, provider_names)
+    plan_rows = _plan_rows(plan, others, provider_names)
     issue_rows = [
         {
             "item": r["item"],
@@ -334,7 +307,8 @@ def build_content(root: Path) -> ReportContent:
                 "scenario": r["scenario"],
                 "metric": charts.TITLES.get(r["metric"], r["metric"]),
                 "mean": shown(r["mean"]),
-                "interval": f"{shown(r['ci_low'])} to {shown(r['ci_high'])}",
+                # Shares and waits cannot be negative: the interval is truncated at zero.
+                "interval": f"{shown(max(r['ci_low'], 0.0))} to {shown(r['ci_high'])}",
             }
         )
     fit = root / FIT_REPORT
@@ -352,6 +326,7 @@ def build_content(root: Path) -> ReportContent:
         facts=facts,
         targets=target_rows,
         differences=diff_rows,
+        scenarios=others,
         finance=finance_rows,
         plan_comparison=plan_rows,
         discrepancies=issue_rows,
@@ -361,6 +336,75 @@ def build_content(root: Path) -> ReportContent:
         calibration_note=calibration_note,
         methods=methods,
     )
+
+
+LINE_LABELS = {
+    "total_simulated": "total of simulated lines",
+    "non_elective": "non-elective",
+    "ae": "A&E",
+    "ucc": "UCC",
+    "rapid_response": "rapid response",
+    "cquin": "CQUIN",
+    "reprocured": "re-procured services",
+}
+
+
+def _cell(mean: float, low: float, high: float) -> tuple[str, str]:
+    """(mean, interval) as money, or 'not simulated' for a plan line the model lacks."""
+    if pd.isna(mean):
+        return ("not simulated", "")
+    return (money(mean), f"{money(low)} to {money(high)}" if pd.notna(low) else "")
+
+
+def _finance_rows(
+    finance: pd.DataFrame, year: int, scenarios: list[str], names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """One row per provider and line, a (mean, interval) cell per scenario; all-zero lines
+    (a block contract that no scenario moves) are left out."""
+    if finance.empty:
+        return []
+    final = finance[(finance["year"] == year) & finance["scenario"].isin(scenarios)]
+    rows = []
+    for (provider, line), group in final.groupby(["provider", "line"], sort=False):
+        values = group.set_index("scenario").reindex(scenarios)[
+            ["income_at_risk", "ci_low", "ci_high"]
+        ]
+        if (values.fillna(0).abs() < 0.5).all(axis=None):
+            continue
+        rows.append(
+            {
+                "provider": names.get(provider, provider),
+                "line": LINE_LABELS.get(line, str(line).replace("_", " ")),
+                "cells": [_cell(*values.loc[s]) for s in scenarios],
+                "total": line == "total_simulated",
+            }
+        )
+    providers = list(dict.fromkeys(row["provider"] for row in rows))
+    return sorted(rows, key=lambda row: (providers.index(row["provider"]), row["total"]))
+
+
+def _plan_rows(
+    plan: pd.DataFrame, scenarios: list[str], names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The plan's amount per provider and line (the same for every scenario) beside each
+    scenario's simulated income at risk."""
+    rows = []
+    for (provider, line), group in plan.groupby(["provider", "line"], sort=False):
+        amount = float(group["plan_amount"].iloc[0])
+        values = group.set_index("scenario").reindex(scenarios)[
+            ["simulated_mean", "ci_low", "ci_high"]
+        ]
+        if amount == 0 and (values.fillna(0).abs() < 0.5).all(axis=None):
+            continue
+        rows.append(
+            {
+                "provider": names.get(provider, provider),
+                "line": LINE_LABELS.get(line, str(line).replace("_", " ")),
+                "plan": money(amount),
+                "cells": [_cell(*values.loc[s]) for s in scenarios],
+            }
+        )
+    return rows
 
 
 def _calibration_rows(fit: pd.DataFrame) -> list[dict[str, str]]:

@@ -16,7 +16,7 @@ from sim.batch import BatchOptions, run_batch
 from sim.calibration import fit_label
 from sim.cli import app
 from sim.config import ModelConfig
-from sim.report import _calibration_note, whole, write_report
+from sim.report import _calibration_note, money, whole, write_report
 from tests.conftest import scaled
 
 TARGET_HEADER = [
@@ -152,3 +152,22 @@ def test_calibration_note_names_held_out_figures_that_miss() -> None:
     note = _calibration_note(fit)
     assert "fitted to 1 activity figures" in note and "within 1.0%" in note
     assert "A&E conversion rate +30%" in note and "Bed occupancy" not in note
+
+
+def test_income_at_risk_table_has_a_column_per_scenario_and_no_empty_lines(
+    reported: Path,
+) -> None:
+    finance = pd.read_csv(reported / "finance.csv")
+    final = finance[
+        (finance["year"] == finance["year"].max()) & (finance["scenario"] != "do-nothing")
+    ]
+    moved = final.groupby(["provider", "line"])["income_at_risk"].apply(lambda v: v.abs().max())
+    document = Document(str(reported / "board_paper.docx"))
+    header = ["Provider", "Line", "best-case"]
+    tables = [t for t in document.tables if [c.text for c in t.rows[0].cells] == header]
+    assert len(tables) == 1
+    assert len(tables[0].rows) == 1 + int((moved >= 0.5).sum())
+    totals = final[final["line"] == "total_simulated"]["income_at_risk"]
+    shown = [row.cells[2].text.split("\n")[0] for row in tables[0].rows[1:]]
+    assert {money(v) for v in totals} <= set(shown)
+    assert [row.cells[1].text for row in tables[0].rows[1:]][-1] == "total of simulated lines"
