@@ -39,6 +39,15 @@ NOT_CALIBRATED = (
     "reproduce national activity rates per 1,000 population (docs/model.md, 3.4). "
     "Differences between scenarios are more reliable than absolute levels."
 )
+LINE_LABELS = {
+    "total_simulated": "total of simulated lines",
+    "non_elective": "non-elective",
+    "ae": "A&E",
+    "ucc": "UCC",
+    "rapid_response": "rapid response",
+    "cquin": "CQUIN",
+    "reprocured": "re-procured services",
+}
 RAG_COLOURS = {"green": "#007F3B", "amber": "#FFB81C", "red": "#DA291C", "n/a": "#768692"}
 
 
@@ -336,17 +345,6 @@ def build_content(root: Path) -> ReportContent:
         calibration_note=calibration_note,
         methods=methods,
     )
-
-
-LINE_LABELS = {
-    "total_simulated": "total of simulated lines",
-    "non_elective": "non-elective",
-    "ae": "A&E",
-    "ucc": "UCC",
-    "rapid_response": "rapid response",
-    "cquin": "CQUIN",
-    "reprocured": "re-procured services",
-}
 
 
 def _cell(mean: float, low: float, high: float) -> tuple[str, str]:

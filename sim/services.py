@@ -64,7 +64,6 @@ class BookedServers:
             raise ValueError("servers must be at least 1")
         self.capacity = servers
         self._free_at = [0.0] * servers  # heap: when each server is next free
-        self._starts: list[float] = []  # heap: starts still in the future (the queue)
 
     def start(self, now: float) -> float:
         """When a job arriving now would start; follow with :meth:`hold` before any other call."""
@@ -73,14 +72,6 @@ class BookedServers:
     def hold(self, start: float, free_at: float) -> None:
         """Occupy the first free server from ``start`` (from :meth:`start`) until ``free_at``."""
         heapq.heapreplace(self._free_at, free_at)
-        heapq.heappush(self._starts, start)
-
-    def waiting(self, now: float) -> int:
-        """Jobs booked but not yet started at ``now`` (the queue a Resource would show)."""
-        starts = self._starts
-        while starts and starts[0] <= now:
-            heapq.heappop(starts)
-        return len(starts)
 
 
 class BookedRota:
@@ -98,7 +89,7 @@ class BookedRota:
         self.rota = [int(n) for n in servers_by_hour]
         self._ends: list[float] = []  # heap: ends of jobs started or booked to start
         self._last_start = 0.0
-        self._starts: list[float] = []
+        self._starts: list[float] = []  # heap: starts still ahead (the queue), for waiting()
 
     def book(self, now: float, hold: float) -> float:
         """Book a job arriving ``now`` that holds a server for ``hold``; return its start."""
@@ -117,6 +108,10 @@ class BookedRota:
         return t
 
     def waiting(self, now: float) -> int:
+        """Jobs booked but not yet started at ``now`` (the queue a Resource would show).
+
+        Call it regularly (the monitor does, every 6 hours): it also discards past starts.
+        """
         starts = self._starts
         while starts and starts[0] <= now:
             heapq.heappop(starts)

@@ -76,9 +76,9 @@ def test_booked_rota_matches_a_rota_resource() -> None:
 
 
 def test_waiting_counts_jobs_booked_but_not_started() -> None:
-    booked = BookedServers(1)
+    booked = BookedRota([1] * 24)
     for at in (0.0, 0.1, 0.2):
-        booked.hold(booked.start(at), booked.start(at) + 1.0)
+        booked.book(at, 1.0)
     assert booked.waiting(0.5) == 2 and booked.waiting(1.5) == 1 and booked.waiting(2.5) == 0
     with pytest.raises(ValueError):
         BookedServers(0)
