@@ -335,13 +335,6 @@ def fit_label(metric: str) -> str:
     return FIT_LABELS.get(metric, metric.replace("_", " "))
 
 
-def format_fit_value(value: float) -> str:
-    """Shares as percentages, small quantities (days) to 2 dp, counts whole."""
-    if value < 1:
-        return f"{100 * value:.1f}%"
-    return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
-
-
 def fit_status(folder: Path) -> str:
     """One line for ``ucsim areas``: whether the area is calibrated, and how closely."""
     report_path = folder / "fit_report.csv"
@@ -382,7 +375,6 @@ __all__: Sequence[str] = (
     "fit_label",
     "fit_report",
     "fit_status",
-    "format_fit_value",
     "identifiability",
     "load_baseline",
     "parameter_changes",

@@ -44,7 +44,6 @@ from sim.calibration import (
     fit,
     fit_report,
     fit_status,
-    format_fit_value,
     load_baseline,
     write_outputs,
 )
@@ -74,6 +73,7 @@ from sim.tables import (
     discrepancy_table,
     finance_table,
     flatten,
+    format_value,
     provenance_lines,
     targets_table,
 )
@@ -426,13 +426,13 @@ def calibrate(
     baseline = load_baseline(folder / "baseline.toml")
     base = resolve(default_scenario_paths()[0], area=area, include_fitted=False).config
     targets = {figure.metric: figure.value for figure in baseline.fitted}
-    console = Console(stderr=True)
+    progress = Console(stderr=True)
     started = time.perf_counter()
 
     def show(label: str) -> Callable[[FitIteration], None]:
         def on_iteration(step: FitIteration) -> None:
             worst = max(step.relative_errors.items(), key=lambda item: abs(item[1]))
-            console.print(
+            progress.print(
                 f"{label} iteration {step.iteration + 1}: worst error {worst[1]:+.1%} "
                 f"({worst[0]}), {time.perf_counter() - started:.0f} s"
             )
@@ -440,7 +440,7 @@ def calibrate(
         return on_iteration
 
     result = fit(base, targets, replications, seed, jobs, on_iteration=show("fit"))
-    console.print("fit report: fresh seed, held-out figures")
+    progress.print("fit report: fresh seed, held-out figures")
     report = fit_report(result.config, baseline, max(replications, 5), seed + 1, jobs)
     ident = (
         calibration_identifiability(
@@ -457,9 +457,10 @@ def calibrate(
     for row in report.to_dict("records"):
         table.add_row(
             row["metric"],
-            format_fit_value(row["target"]),
-            f"{format_fit_value(row['simulated_mean'])} ({format_fit_value(row['ci_low'])} to "
-            f"{format_fit_value(row['ci_high'])})",
+            format_value(row["metric"], row["target"]),
+            f"{format_value(row['metric'], row['simulated_mean'])} "
+            f"({format_value(row['metric'], row['ci_low'])} to "
+            f"{format_value(row['metric'], row['ci_high'])})",
             f"{100 * row['relative_error']:+.1f}%",
             "yes" if row["fitted"] else "held out",
         )

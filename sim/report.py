@@ -21,9 +21,10 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from sim import charts
-from sim.calibration import fit_label, format_fit_value
+from sim.calibration import fit_label
 from sim.loading import project_root, read_toml
 from sim.store import ResultsFolder, atomic_write, write_text
+from sim.tables import format_value
 
 KEY_METRICS = ("emergency_admissions", "ae_attendances", "ucc_attendances", "bed_days")
 CAPACITY_METRICS = (
@@ -410,9 +411,10 @@ def _calibration_rows(fit: pd.DataFrame) -> list[dict[str, str]]:
         {
             "measure": fit_label(str(r["metric"])),
             "role": "fitted" if r["fitted"] else "held out",
-            "target": format_fit_value(r["target"]),
-            "simulated": format_fit_value(r["simulated_mean"]),
-            "interval": f"{format_fit_value(r['ci_low'])} to {format_fit_value(r['ci_high'])}",
+            "target": format_value(r["metric"], r["target"]),
+            "simulated": format_value(r["metric"], r["simulated_mean"]),
+            "interval": f"{format_value(r['metric'], r['ci_low'])} to "
+            f"{format_value(r['metric'], r['ci_high'])}",
             "error": f"{100 * r['relative_error']:+.1f}%",
             "source": f"{r['source']} ({r['confidence']})",
         }

@@ -62,7 +62,6 @@ class BookedServers:
     def __init__(self, servers: int):
         if servers < 1:
             raise ValueError("servers must be at least 1")
-        self.capacity = servers
         self._free_at = [0.0] * servers  # heap: when each server is next free
 
     def start(self, now: float) -> float:

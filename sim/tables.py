@@ -19,6 +19,8 @@ SHARE_METRICS = frozenset(
         "bed_occupancy",
         "rrt_utilisation",
         "ae_ambulance_arrival_share",
+        "readmissions_per_admission",
+        "ucc_transfer_share",
     }
 )
 DECIMAL_METRICS = frozenset(
