@@ -19,7 +19,7 @@ readmissions, which draw from their own block of pre-drawn uniforms.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -27,6 +27,7 @@ import simpy
 
 from sim.config import ModelConfig
 from sim.demand import VariateModel, draw_uniforms
+from sim.engine import Engine
 from sim.interventions import DailySchedule
 from sim.recorder import (
     AMBULANCE,
@@ -139,7 +140,7 @@ class UrgentCareSystem:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        env: Engine,
         config: ModelConfig,
         schedule: DailySchedule,
         gp_book: GPSameDayBook,
@@ -201,24 +202,50 @@ class UrgentCareSystem:
             yield env.timeout(every_hours)
 
     # --------------------------------------------------------------- arrivals
-    def arrivals(self, blocks: Iterable[EpisodeBlock]) -> Process:
-        """Route each period's episodes, then start a process for those that need one.
+    def start_arrivals(self, blocks: Iterator[EpisodeBlock]) -> None:
+        """Route the first period now; each period routes the next at its last arrival."""
+        self._blocks = blocks
+        self._clock = self.env.now
+        self._route_next()
+
+    def _route_next(self) -> None:
+        """Route one period's episodes; those that need a service arrive one by one.
 
         Routing to a first contact is a pure function of arrival time and the GP
         same-day book, which only arrivals change, so a period is routed in time
         order in a plain loop; episodes resolved without queueing (GP, NHS 111
-        advice, hear-and-treat) never enter the event loop.
+        advice, hear-and-treat) never reach the agenda. Only the next arrival is
+        on the agenda at any time (each puts up the one after it), so the agenda
+        stays short; the next period is routed at this one's last arrival.
         """
-        env = self.env
-        for block in blocks:
-            for now, process in self.route(block):
-                delay = now - env.now
-                if delay > 0:
-                    yield env.timeout(delay)
-                env.process(process)
+        block = next(self._blocks, None)
+        if block is None:
+            return
+        pending = self.route(block)
+        due, clock = [], self._clock
+        for now, _, _ in pending:
+            delay = now - clock
+            if delay > 0:
+                clock = clock + delay  # the clock a process waiting ``delay`` would read
+            due.append(clock)
+        self._clock = clock
+        self._arrivals = (due, pending)
+        if pending:
+            self.env.call_at(due[0], self._arrive, 0)
+        else:
+            self.env.call_at(clock, self._route_next)
 
-    def route(self, b: EpisodeBlock) -> list[tuple[float, Process]]:
-        self._pending: list[tuple[float, Process]] = []
+    def _arrive(self, index: int) -> None:
+        due, pending = self._arrivals
+        if index + 1 < len(pending):
+            self.env.call_at(due[index + 1], self._arrive, index + 1)
+        else:
+            self._route_next()
+        _, step, args = pending[index]
+        step(*args)
+
+    def route(self, b: EpisodeBlock) -> list[tuple[float, Callable[..., None], tuple[Any, ...]]]:
+        self._pending: list[tuple[float, Callable[..., None], tuple[Any, ...]]] = []
         first_contact = self.first_contact
         times = b.time
         first_id = b.first_id
@@ -226,8 +253,12 @@ class UrgentCareSystem:
             first_contact(b, j, first_id + j, times[j])
         return self._pending
 
-    def _start(self, now: float, process: Process) -> None:
-        self._pending.append((now, process))
+    def _start(self, now: float, step: Callable[..., None], *args: Any) -> None:
+        self._pending.append((now, step, args))
+
+    def _spawn(self, process: Callable[..., Process], *args: Any) -> None:
+        """Start a SimPy process now (for steps that wait on a SimPy resource)."""
+        self.env.process(process(*args))
 
     def first_contact(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
         acuity = b.acuity[j]
@@ -249,9 +280,9 @@ class UrgentCareSystem:
             self.call_999(b, j, episode, now)
         elif contact == UCC:
             if self.ucc_is_open(now):
-                self._start(now, self.ucc(b, j, episode, streamed=False))
+                self._start(now, self.ucc_arrive, b, j, episode, False)
             else:
-                self._start(now, self.ae(b, j, episode, WALK_IN))
+                self._start(now, self.ae_arrive, b, j, episode, WALK_IN)
         else:
             self.ae_front_door(b, j, episode, now)
 
@@ -262,11 +293,11 @@ class UrgentCareSystem:
         if outcome == GP_RESOLVED:
             self.rec.finish(episode, RESOLVED_GP, now)
         elif outcome == GP_REFER_RRT:
-            self._start(now, self.rapid_response(b, j, episode, GP_REFERRAL))
+            self._start(now, self._spawn, self.rapid_response, b, j, episode, GP_REFERRAL)
         elif outcome == GP_REFER_AE:
-            self._start(now, self.ae(b, j, episode, GP_REFERRAL))
+            self._start(now, self.ae_arrive, b, j, episode, GP_REFERRAL)
         else:
-            self._start(now, self.direct_admission(b, j, episode))
+            self._start(now, self._spawn, self.direct_admission, b, j, episode)
 
     def nhs111(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
         self.rec.nhs111_calls.append(now)
@@ -282,16 +313,16 @@ class UrgentCareSystem:
         elif outcome == TO_AMBULANCE:
             self.call_999(b, j, episode, now)
         elif outcome == TO_UCC and self.ucc_is_open(now):
-            self._start(now, self.ucc(b, j, episode, streamed=False))
+            self._start(now, self.ucc_arrive, b, j, episode, False)
         else:
-            self._start(now, self.ae(b, j, episode, WALK_IN))
+            self._start(now, self.ae_arrive, b, j, episode, WALK_IN)
 
     def call_999(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
         if b.u_hear[j] < self.hear_and_treat[b.acuity[j]]:
             self.rec.incident(now, HEAR_AND_TREAT)
             self.rec.finish(episode, HEAR_TREAT_DONE, now)
             return
-        self._start(now, self.ambulance(b, j, episode))
+        self._start(now, self.ambulance_call, b, j, episode)
 
     def ae_front_door(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
         """A&E walk-in, unless streamed to the co-located UCC at the front door."""
@@ -304,9 +335,9 @@ class UrgentCareSystem:
                 else self.schedule.streamed_share_medium[day]
             )
             if b.u_stream[j] < share:
-                self._start(now, self.ucc(b, j, episode, streamed=True))
+                self._start(now, self.ucc_arrive, b, j, episode, True)
                 return
-        self._start(now, self.ae(b, j, episode, WALK_IN))
+        self._start(now, self.ae_arrive, b, j, episode, WALK_IN)
 
     def ucc_is_open(self, now: float) -> bool:
         hour = now % 24.0
@@ -326,8 +357,12 @@ class UrgentCareSystem:
         day = self.day(now)
         return self.rrt_is_open(now) and b.u_accept[j] < self.schedule.rrt_acceptance[day]
 
-    # ------------------------------------------------------------- processes
-    def ambulance(self, b: EpisodeBlock, j: int, episode: int) -> Process:
+    # ------------------------------------------- booked steps (agenda callbacks)
+    # Each method below runs at its due time on the engine's agenda (``env.now``
+    # is that time) and books first-come-first-served servers, so calls to each
+    # server come in time order exactly as SimPy processes would make them.
+
+    def ambulance_call(self, b: EpisodeBlock, j: int, episode: int) -> None:
         env, rec, vehicles = self.env, self.rec, self.ambulances
         called = env.now
         # What happens on scene follows from the episode's pre-drawn uniforms and the
@@ -339,9 +374,7 @@ class UrgentCareSystem:
         acuity = b.acuity[j]
         if b.u_see[j] < self.see_and_treat[acuity]:
             vehicles.hold(dispatched, leave_scene)
-            yield env.timeout(leave_scene - called)
-            rec.incident(called, SEE_AND_TREAT)
-            rec.finish(episode, SEE_TREAT_DONE, env.now)
+            env.call_in(leave_scene - called, self.see_and_treat_done, episode, called)
             return
         if (
             acuity < 2
@@ -349,30 +382,84 @@ class UrgentCareSystem:
             and self.rrt_accepts(b, j, leave_scene)
         ):
             vehicles.hold(dispatched, leave_scene)
-            yield env.timeout(leave_scene - called)
-            rec.incident(called, PATHFINDER)
-            yield from self.rapid_response(b, j, episode, BY_AMBULANCE)
+            env.call_in(leave_scene - called, self.pathfinder_handover, b, j, episode, called)
             return
         at_hospital = dispatched + (b.scene_h[j] + b.convey_h[j])
         # The crew hands over and turns round while the patient's A&E visit goes on.
         vehicles.hold(dispatched, at_hospital + self.turnaround)
         rec.incident(called, CONVEYED)
-        yield env.timeout(at_hospital - called)
-        yield from self.ae(b, j, episode, BY_AMBULANCE)
+        env.call_in(at_hospital - called, self.ae_arrive, b, j, episode, BY_AMBULANCE)
 
+    def see_and_treat_done(self, episode: int, called: float) -> None:
+        self.rec.incident(called, SEE_AND_TREAT)
+        self.rec.finish(episode, SEE_TREAT_DONE, self.env.now)
+
+    def pathfinder_handover(self, b: EpisodeBlock, j: int, episode: int, called: float) -> None:
+        self.rec.incident(called, PATHFINDER)
+        self._spawn(self.rapid_response, b, j, episode, BY_AMBULANCE)
+
+    def ucc_arrive(self, b: EpisodeBlock, j: int, episode: int, streamed: bool) -> None:
+        arrived = self.env.now
+        start = self.ucc_clinicians.start(arrived)
+        seen = start + b.ucc_h[j]
+        self.ucc_clinicians.hold(start, seen)
+        self.env.call_in(seen - arrived, self.ucc_seen, b, j, episode, streamed, arrived)
+
+    def ucc_seen(
+        self, b: EpisodeBlock, j: int, episode: int, streamed: bool, arrived: float
+    ) -> None:
+        transfer = b.u_transfer[j] < self.ucc_transfer[b.acuity[j]]
+        self.rec.ucc_attendance(arrived, streamed, transfer)
+        if transfer:
+            self.ae_arrive(b, j, episode, UCC_TRANSFER)
+        else:
+            self.rec.finish(episode, UCC_DISCHARGED, self.env.now)
+
+    def ae_arrive(self, b: EpisodeBlock, j: int, episode: int, mode: int) -> None:
+        """Arrive at A&E and queue for triage (also called by SimPy processes at their now)."""
+        arrived = self.env.now
+        start = self.triage.start(arrived)
+        triaged = start + b.triage_h[j]
+        self.triage.hold(start, triaged)
+        self.env.call_in(triaged - arrived, self.ae_triaged, b, j, episode, mode, arrived)
+
+    def ae_triaged(self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float) -> None:
+        now, rec = self.env.now, self.rec
+        start = self.ae_clinicians.book(now, b.treat_h[j])
+        rec.ae_treat_start.append(start)
+        rec.ae_treat_hours.append(b.treat_h[j])
+        self.env.call_in(start + b.treat_h[j] - now, self.ae_treated, b, j, episode, mode, arrived)
+
+    def ae_treated(self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float) -> None:
+        if b.u_admit[j] >= b.p_admit[j]:
+            # Nothing waits on a discharged patient's results: record the departure
+            # without scheduling anything for it.
+            departed = self.env.now + b.results_h[j]
+            self.rec.ae_attendance(arrived, departed, False, mode)
+            self.rec.finish(episode, AE_DISCHARGED, departed)
+            return
+        self.env.call_in(
+            b.results_h[j], self._spawn, self.admission_from_ae, b, j, episode, mode, arrived
+        )
+
+    def readmit(self, b: EpisodeBlock, j: int) -> None:
+        block, episode = self.readmissions.make(b, j, self.env.now)
+        self.ae_arrive(block, 0, episode, READMISSION)
+
+    # ----------------------------------------------------------- SimPy processes
     def rapid_response(self, b: EpisodeBlock, j: int, episode: int, source: int) -> Process:
         env, rec = self.env, self.rec
         referred = env.now
         if not self.rrt_accepts(b, j, referred):
             rec.rrt_declined.append(referred)
-            yield from self.ae(b, j, episode, FROM_RRT)
+            self.ae_arrive(b, j, episode, FROM_RRT)
             return
         staff = self.rrt_staff.request()
         yield staff | env.timeout(self.rrt_target)
         if not staff.triggered:
             staff.cancel()
             rec.rrt_referral(referred, float("nan"), False)
-            yield from self.ae(b, j, episode, FROM_RRT)
+            self.ae_arrive(b, j, episode, FROM_RRT)
             return
         response = env.now - referred
         rec.rrt_busy_start.append(env.now)
@@ -395,45 +482,14 @@ class UrgentCareSystem:
         if managed:
             rec.finish(episode, MANAGED_AT_HOME, env.now)
         else:
-            yield from self.ae(b, j, episode, FROM_RRT)
+            self.ae_arrive(b, j, episode, FROM_RRT)
 
-    def ucc(self, b: EpisodeBlock, j: int, episode: int, streamed: bool) -> Process:
-        env, rec = self.env, self.rec
-        arrived = env.now
-        start = self.ucc_clinicians.start(arrived)
-        seen = start + b.ucc_h[j]
-        self.ucc_clinicians.hold(start, seen)
-        yield env.timeout(seen - arrived)
-        transfer = b.u_transfer[j] < self.ucc_transfer[b.acuity[j]]
-        rec.ucc_attendance(arrived, streamed, transfer)
-        if transfer:
-            yield from self.ae(b, j, episode, UCC_TRANSFER)
-        else:
-            rec.finish(episode, UCC_DISCHARGED, env.now)
-
-    def ae(self, b: EpisodeBlock, j: int, episode: int, mode: int) -> Process:
-        env, rec = self.env, self.rec
-        arrived = env.now
-        start = self.triage.start(arrived)
-        triaged = start + b.triage_h[j]
-        self.triage.hold(start, triaged)
-        yield env.timeout(triaged - arrived)
-        now = env.now
-        start = self.ae_clinicians.book(now, b.treat_h[j])
-        rec.ae_treat_start.append(start)
-        rec.ae_treat_hours.append(b.treat_h[j])
-        yield env.timeout(start + b.treat_h[j] - now)
-        if b.u_admit[j] >= b.p_admit[j]:
-            # Nothing waits on a discharged patient's results: record the departure
-            # without scheduling an event for it.
-            departed = env.now + b.results_h[j]
-            rec.ae_attendance(arrived, departed, False, mode)
-            rec.finish(episode, AE_DISCHARGED, departed)
-            return
-        yield env.timeout(b.results_h[j])
+    def admission_from_ae(
+        self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float
+    ) -> Process:
         bed = self.beds.request()
         yield bed
-        rec.ae_attendance(arrived, env.now, True, mode)
+        self.rec.ae_attendance(arrived, self.env.now, True, mode)
         yield from self.ward_stay(b, j, episode, bed, mode)
 
     def direct_admission(self, b: EpisodeBlock, j: int, episode: int) -> Process:
@@ -468,12 +524,7 @@ class UrgentCareSystem:
         rec.discharge_time.append(env.now)
         rec.discharge_delay_hours.append(env.now - ready)
         if b.u_readmit[j] < b.p_readmit[j]:
-            env.process(self.readmission(b, j, b.readmit_h[j]))
+            env.call_in(b.readmit_h[j], self.readmit, b, j)
         if place is not None:
             yield env.timeout(b.onward_h[j])
             self.onward_care.release(place)
-
-    def readmission(self, b: EpisodeBlock, j: int, delay: float) -> Process:
-        yield self.env.timeout(delay)
-        block, episode = self.readmissions.make(b, j, self.env.now)
-        yield from self.ae(block, 0, episode, READMISSION)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import simpy
 
 from sim.config import ModelConfig
 from sim.demand import DemandGenerator
+from sim.engine import Engine
 from sim.interventions import daily_schedule
 from sim.metrics import MetricContext, annual_metrics
 from sim.pathway import EpisodeBlock, ReadmissionSource, UrgentCareSystem
@@ -87,7 +87,7 @@ def simulate(
     growth_by_day = (1 + config.population.growth_per_year) ** day_years.astype(float)
     gp_book = GPSameDayBook(config, timeline, population, schedule, streams, growth_by_day)
     recorder = Recorder()
-    env = simpy.Environment()
+    env = Engine()
     system = UrgentCareSystem(
         env, config, schedule, gp_book, recorder, ReadmissionSource(config, streams, recorder)
     )
@@ -106,8 +106,8 @@ def simulate(
 
     env.process(system.rota())
     env.process(system.monitor())
-    env.process(system.arrivals(blocks()))
-    env.run(until=timeline.horizon_hours)
+    system.start_arrivals(blocks())
+    env.run_until(timeline.horizon_hours)
     growth_by_year = (1 + config.population.growth_per_year) ** np.arange(timeline.years)
     context = MetricContext(config, timeline, population, schedule, gp_book, growth_by_year)
     return SimulationRun(
