@@ -96,43 +96,58 @@ class EpisodeBlock:
         raise AttributeError(name)
 
 
+ATTRIBUTES = ("practice", "person", "age_band", "ltc", "acs", "acuity", "care_home")
+
+
 class ReadmissionSource:
     """Builds a readmission episode from a discharged one, with fresh variates.
 
     Uniforms come in blocks from streams prefixed ``readmission/`` so that
-    readmissions never disturb the streams of first episodes.
+    readmissions never disturb the streams of first episodes; the n-th
+    readmission of a block takes row n. Variates depend on the patient's
+    acuity, age band and LTC flag, so the first readmission of each such kind
+    in a block derives the whole block's variates for that kind at once
+    (elementwise, so row n holds what deriving row n alone would give); the
+    readmission is row n of that kind's :class:`EpisodeBlock`, its attributes
+    copied from the discharged episode.
     """
 
     def __init__(self, config: ModelConfig, streams: RandomStreams, recorder: Recorder):
         self.variates = VariateModel(config)
         self.streams = streams
         self.recorder = recorder
-        self._block: dict[str, np.ndarray] = {}
+        self._uniforms: dict[str, np.ndarray] = {}
+        self._by_kind: dict[tuple[int, int, bool], EpisodeBlock] = {}
         self._next = READMISSION_BLOCK
 
-    def make(self, source: EpisodeBlock, j: int, now: float) -> tuple[EpisodeBlock, int]:
+    def _derive(self, kind: tuple[int, int, bool]) -> EpisodeBlock:
+        acuity, age_band, ltc = kind
+        n = READMISSION_BLOCK
+        arrays = self.variates(
+            self._uniforms, np.full(n, acuity), np.full(n, age_band), np.full(n, ltc)
+        )
+        arrays["p_admit"] = np.ones(n)  # a readmission is, by definition, admitted
+        arrays["time"] = np.full(n, np.nan)
+        for name in ATTRIBUTES:
+            arrays[name] = np.zeros(n, dtype=np.int64)
+        block = EpisodeBlock(-1, arrays)
+        self._by_kind[kind] = block
+        return block
+
+    def make(self, source: EpisodeBlock, j: int, now: float) -> tuple[EpisodeBlock, int, int]:
+        """The readmission's block, its row in it and its episode id."""
         if self._next >= READMISSION_BLOCK:
-            self._block = draw_uniforms(self.streams, "readmission/", READMISSION_BLOCK)
+            self._uniforms = draw_uniforms(self.streams, "readmission/", READMISSION_BLOCK)
+            self._by_kind = {}
             self._next = 0
-        row = {k: v[self._next : self._next + 1] for k, v in self._block.items()}
+        row = self._next
         self._next += 1
-        acuity = np.array([source.acuity[j]])
-        age_band = np.array([source.age_band[j]])
-        ltc = np.array([source.ltc[j]])
-        arrays: dict[str, np.ndarray] = {
-            "time": np.array([now]),
-            "practice": np.array([source.practice[j]]),
-            "person": np.array([source.person[j]]),
-            "age_band": age_band,
-            "ltc": ltc,
-            "acs": np.array([source.acs[j]]),
-            "acuity": acuity,
-            "care_home": np.array([source.care_home[j]]),
-        }
-        arrays.update(self.variates(row, acuity, age_band, ltc))
-        arrays["p_admit"] = np.array([1.0])  # a readmission is, by definition, admitted
-        episode = self.recorder.new_episodes([now], readmission=True)
-        return EpisodeBlock(episode, arrays), episode
+        kind = (source.acuity[j], source.age_band[j], source.ltc[j])
+        block = self._by_kind.get(kind) or self._derive(kind)
+        block.time[row] = now
+        for name in ATTRIBUTES:
+            getattr(block, name)[row] = getattr(source, name)[j]
+        return block, row, self.recorder.new_episodes([now], readmission=True)
 
 
 class UrgentCareSystem:
@@ -443,8 +458,8 @@ class UrgentCareSystem:
         )
 
     def readmit(self, b: EpisodeBlock, j: int) -> None:
-        block, episode = self.readmissions.make(b, j, self.env.now)
-        self.ae_arrive(block, 0, episode, READMISSION)
+        block, row, episode = self.readmissions.make(b, j, self.env.now)
+        self.ae_arrive(block, row, episode, READMISSION)
 
     # ----------------------------------------------------------- SimPy processes
     def rapid_response(self, b: EpisodeBlock, j: int, episode: int, source: int) -> Process:
