@@ -1,16 +1,18 @@
-"""The urgent-care pathway: first contact, routing and the SimPy processes.
+"""The urgent-care pathway: the services episodes flow through after first contact.
 
-An episode is routed inline, without a process, for as long as it needs no
-capacity that can make it wait (GP same-day slot, NHS 111 advice,
-hear-and-treat). Only episodes that queue for a clinician, vehicle or bed
-become SimPy processes, and each lives only while it is being served, so the
-number of live processes stays small whatever the population size.
+Each period's episodes are first routed with numpy (:mod:`sim.routing`); those
+resolved without queueing (GP, NHS 111 advice, hear-and-treat) never reach the
+event loop. The rest arrive one by one on the engine's agenda
+(:class:`~sim.engine.Engine`).
 
 Servers whose hold time is known when a job arrives (triage, A&E and UCC
 clinicians, ambulances) are booked first come, first served
-(:class:`~sim.services.BookedServers`): one timeout per use. Beds, onward care
-and rapid response stay SimPy resources: how long a bed is held depends on
-onward care, and a rapid-response request can be abandoned.
+(:class:`~sim.services.BookedServers`), so each step there is an agenda
+callback. Beds, onward care and rapid response stay SimPy resources and
+processes: how long a bed is held depends on onward care, and a
+rapid-response request can be abandoned. Processes live only while an
+episode is being served, so the number of live processes stays small
+whatever the population size.
 
 Episode attributes and pre-drawn variates are read from :class:`EpisodeBlock`
 lists by index; nothing random is drawn inside the event loop except
@@ -19,8 +21,8 @@ readmissions, which draw from their own block of pre-drawn uniforms.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Iterator
-from typing import Any, Literal
+from collections.abc import Callable, Generator, Iterator
+from typing import Any
 
 import numpy as np
 import simpy
@@ -30,57 +32,42 @@ from sim.demand import VariateModel, draw_uniforms
 from sim.engine import Engine
 from sim.interventions import DailySchedule
 from sim.recorder import (
-    AMBULANCE,
     BY_AMBULANCE,
     CONVEYED,
     DIRECT,
     FROM_RRT,
-    GP,
     GP_REFERRAL,
-    HEAR_AND_TREAT,
-    NHS111,
     OUTCOME_CODE,
     PATHFINDER,
     READMISSION,
     SEE_AND_TREAT,
-    UCC,
     UCC_TRANSFER,
     WALK_IN,
     Recorder,
 )
-from sim.services import BOOKED, CLOSED, BookedRota, BookedServers, GPSameDayBook, RotaResource
+from sim.routing import (
+    ROUTING_ONLY,
+    START_AE_GP_REFERRAL,
+    START_AE_WALK_IN,
+    START_AMBULANCE,
+    START_RRT_GP_REFERRAL,
+    START_UCC,
+    START_UCC_STREAMED,
+    Router,
+)
+from sim.services import BookedRota, BookedServers, GPSameDayBook, Pool, RotaResource
 from sim.streams import RandomStreams
 
 Process = Generator[simpy.Event, Any, None]
 
-RESOLVED_GP = OUTCOME_CODE["resolved_gp"]
-RESOLVED_111 = OUTCOME_CODE["resolved_111_advice"]
-RESOLVED_OOH = OUTCOME_CODE["resolved_out_of_hours_gp"]
-HEAR_TREAT_DONE = OUTCOME_CODE["ambulance_hear_and_treat"]
 SEE_TREAT_DONE = OUTCOME_CODE["ambulance_see_and_treat"]
 MANAGED_AT_HOME = OUTCOME_CODE["managed_at_home"]
 UCC_DISCHARGED = OUTCOME_CODE["ucc_discharged"]
 AE_DISCHARGED = OUTCOME_CODE["ae_discharged"]
 ADMITTED = OUTCOME_CODE["admitted"]
 
-GP_RESOLVED, GP_REFER_RRT, GP_REFER_AE, GP_ADMIT_DIRECT = range(4)
-ADVICE, TO_GP, TO_AMBULANCE, TO_UCC, TO_AE = range(5)
 READMISSION_BLOCK = 512
 MONITOR_HOURS = 6.0
-
-
-def cumulative(shares: Iterable[float]) -> list[float]:
-    """Cumulative thresholds; the last is forced to 1 so every uniform maps somewhere."""
-    out = list(np.cumsum(list(shares)))
-    out[-1] = 1.0 + 1e-12
-    return out
-
-
-def pick(thresholds: list[float], u: float) -> int:
-    index = 0
-    while u >= thresholds[index]:
-        index += 1
-    return index
 
 
 class EpisodeBlock:
@@ -167,14 +154,8 @@ class UrgentCareSystem:
         self.gp_book = gp_book
         self.rec = recorder
         self.readmissions = readmissions
+        self.router = Router(config, schedule, gp_book, recorder)
         s = config.services
-        acuities: tuple[Literal["low", "medium", "high"], ...] = ("low", "medium", "high")
-        fc = config.first_contact
-        self.preference = [cumulative(fc.preference[a].as_tuple()) for a in acuities]
-        self.fallback = [cumulative(fc.when_gp_unavailable[a].as_tuple()) for a in acuities]
-        self.gp_outcome = [cumulative(s.gp.outcome[a].as_tuple()) for a in acuities]
-        self.nhs111_outcome = [cumulative(s.nhs111.outcome[a].as_tuple()) for a in acuities]
-        self.hear_and_treat = list(s.ambulance.hear_and_treat.as_tuple())
         self.see_and_treat = list(s.ambulance.see_and_treat.as_tuple())
         self.turnaround = s.ambulance.handover_turnaround_hours
         rrt = s.rapid_response
@@ -182,14 +163,13 @@ class UrgentCareSystem:
         self.rrt_target = rrt.response_target_hours
         self.rrt_managed = list(rrt.managed_at_home.as_tuple())
         self.virtual_ward_days = rrt.virtual_ward_days * 24.0
-        self.ucc_open, self.ucc_close = s.ucc.open_hour, s.ucc.close_hour
         self.ucc_transfer = list(s.ucc.transfer_to_ae.as_tuple())
         self.ae_rota = list(s.ae.clinicians_by_hour)
         self.last_day = len(schedule.rrt_staff) - 1
 
         self.triage = BookedServers(s.ae.triage_staff)
         self.ae_clinicians = BookedRota(self.ae_rota)
-        self.beds = simpy.Resource(env, s.wards.beds)
+        self.beds = Pool(env, s.wards.beds)
         self.onward_care = RotaResource(env, schedule.onward_care_places[0])
         self.ambulances = BookedServers(s.ambulance.vehicles)
         self.ucc_clinicians = BookedServers(s.ucc.clinicians)
@@ -217,146 +197,71 @@ class UrgentCareSystem:
             yield env.timeout(every_hours)
 
     # --------------------------------------------------------------- arrivals
-    def start_arrivals(self, blocks: Iterator[EpisodeBlock]) -> None:
-        """Route the first period now; each period routes the next at its last arrival."""
-        self._blocks = blocks
+    def start_arrivals(self, periods: Iterator[tuple[int, dict[str, np.ndarray]]]) -> None:
+        """Route the first period now; each period routes the next at its last arrival.
+
+        ``periods`` yields each period's first episode id and its arrays (time order).
+        """
+        self._periods = periods
         self._clock = self.env.now
         self._route_next()
 
     def _route_next(self) -> None:
-        """Route one period's episodes; those that need a service arrive one by one.
+        """Route one period (:mod:`sim.routing`); those that need a service arrive one by one.
 
-        Routing to a first contact is a pure function of arrival time and the GP
-        same-day book, which only arrivals change, so a period is routed in time
-        order in a plain loop; episodes resolved without queueing (GP, NHS 111
-        advice, hear-and-treat) never reach the agenda. Only the next arrival is
-        on the agenda at any time (each puts up the one after it), so the agenda
-        stays short; the next period is routed at this one's last arrival.
+        Only the next arrival is on the agenda at any time (each puts up the one
+        after it), so the agenda stays short; the next period is routed at this
+        one's last arrival, before that arrival is served.
         """
-        block = next(self._blocks, None)
-        if block is None:
+        period = next(self._periods, None)
+        if period is None:
             return
-        pending = self.route(block)
+        first_id, arrays = period
+        routed = self.router.route(arrays, first_id)
+        columns = {
+            name: values[routed.index]
+            for name, values in arrays.items()
+            if name not in ROUTING_ONLY
+        }
+        columns["episode"] = first_id + routed.index
+        columns["start"] = routed.start
+        block = EpisodeBlock(first_id, columns)
         due, clock = [], self._clock
-        for now, _, _ in pending:
+        for now in block.time:
             delay = now - clock
             if delay > 0:
                 clock = clock + delay  # the clock a process waiting ``delay`` would read
             due.append(clock)
         self._clock = clock
-        self._arrivals = (due, pending)
-        if pending:
+        self._arrivals = (block, due)
+        if due:
             self.env.call_at(due[0], self._arrive, 0)
         else:
             self.env.call_at(clock, self._route_next)
 
-    def _arrive(self, index: int) -> None:
-        due, pending = self._arrivals
-        if index + 1 < len(pending):
-            self.env.call_at(due[index + 1], self._arrive, index + 1)
+    def _arrive(self, j: int) -> None:
+        b, due = self._arrivals
+        if j + 1 < len(due):
+            self.env.call_at(due[j + 1], self._arrive, j + 1)
         else:
             self._route_next()
-        _, step, args = pending[index]
-        step(*args)
-
-    def route(self, b: EpisodeBlock) -> list[tuple[float, Callable[..., None], tuple[Any, ...]]]:
-        self._pending: list[tuple[float, Callable[..., None], tuple[Any, ...]]] = []
-        first_contact = self.first_contact
-        times = b.time
-        first_id = b.first_id
-        for j in range(b.size):
-            first_contact(b, j, first_id + j, times[j])
-        return self._pending
-
-    def _start(self, now: float, step: Callable[..., None], *args: Any) -> None:
-        self._pending.append((now, step, args))
+        start, episode = b.start[j], b.episode[j]
+        if start == START_AE_WALK_IN:
+            self.ae_arrive(b, j, episode, WALK_IN)
+        elif start == START_AMBULANCE:
+            self.ambulance_call(b, j, episode)
+        elif start in (START_UCC, START_UCC_STREAMED):
+            self.ucc_arrive(b, j, episode, start == START_UCC_STREAMED)
+        elif start == START_AE_GP_REFERRAL:
+            self.ae_arrive(b, j, episode, GP_REFERRAL)
+        elif start == START_RRT_GP_REFERRAL:
+            self._spawn(self.rapid_response, b, j, episode, GP_REFERRAL)
+        else:
+            self._spawn(self.direct_admission, b, j, episode)
 
     def _spawn(self, process: Callable[..., Process], *args: Any) -> None:
         """Start a SimPy process now (for steps that wait on a SimPy resource)."""
         self.env.process(process(*args))
-
-    def first_contact(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
-        acuity = b.acuity[j]
-        contact = pick(self.preference[acuity], b.u_contact[j])
-        if contact == GP:
-            status = self.gp_book.try_book(b.practice[j], now)
-            if status == BOOKED:
-                self.rec.first_contact[episode] = GP
-                self.gp_consultation(b, j, episode, now)
-                return
-            self.rec.gp_failed.append(now)
-            if status == CLOSED:
-                self.rec.gp_failed_closed.append(now)
-            contact = pick(self.fallback[acuity], b.u_fallback[j])
-        self.rec.first_contact[episode] = contact
-        if contact == NHS111:
-            self.nhs111(b, j, episode, now)
-        elif contact == AMBULANCE:
-            self.call_999(b, j, episode, now)
-        elif contact == UCC:
-            if self.ucc_is_open(now):
-                self._start(now, self.ucc_arrive, b, j, episode, False)
-            else:
-                self._start(now, self.ae_arrive, b, j, episode, WALK_IN)
-        else:
-            self.ae_front_door(b, j, episode, now)
-
-    # ------------------------------------------------------- inline services
-    def gp_consultation(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
-        self.rec.gp_seen.append(now)
-        outcome = pick(self.gp_outcome[b.acuity[j]], b.u_gp[j])
-        if outcome == GP_RESOLVED:
-            self.rec.finish(episode, RESOLVED_GP, now)
-        elif outcome == GP_REFER_RRT:
-            self._start(now, self._spawn, self.rapid_response, b, j, episode, GP_REFERRAL)
-        elif outcome == GP_REFER_AE:
-            self._start(now, self.ae_arrive, b, j, episode, GP_REFERRAL)
-        else:
-            self._start(now, self._spawn, self.direct_admission, b, j, episode)
-
-    def nhs111(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
-        self.rec.nhs111_calls.append(now)
-        outcome = pick(self.nhs111_outcome[b.acuity[j]], b.u_111[j])
-        if outcome == ADVICE:
-            self.rec.finish(episode, RESOLVED_111, now)
-        elif outcome == TO_GP:
-            if self.gp_book.try_book(b.practice[j], now) == BOOKED:
-                self.gp_consultation(b, j, episode, now)
-            else:
-                self.rec.out_of_hours_gp.append(now)
-                self.rec.finish(episode, RESOLVED_OOH, now)
-        elif outcome == TO_AMBULANCE:
-            self.call_999(b, j, episode, now)
-        elif outcome == TO_UCC and self.ucc_is_open(now):
-            self._start(now, self.ucc_arrive, b, j, episode, False)
-        else:
-            self._start(now, self.ae_arrive, b, j, episode, WALK_IN)
-
-    def call_999(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
-        if b.u_hear[j] < self.hear_and_treat[b.acuity[j]]:
-            self.rec.incident(now, HEAR_AND_TREAT)
-            self.rec.finish(episode, HEAR_TREAT_DONE, now)
-            return
-        self._start(now, self.ambulance_call, b, j, episode)
-
-    def ae_front_door(self, b: EpisodeBlock, j: int, episode: int, now: float) -> None:
-        """A&E walk-in, unless streamed to the co-located UCC at the front door."""
-        acuity = b.acuity[j]
-        if acuity < 2 and self.ucc_is_open(now):
-            day = int(now // 24.0)
-            share = (
-                self.schedule.streamed_share_low[day]
-                if acuity == 0
-                else self.schedule.streamed_share_medium[day]
-            )
-            if b.u_stream[j] < share:
-                self._start(now, self.ucc_arrive, b, j, episode, True)
-                return
-        self._start(now, self.ae_arrive, b, j, episode, WALK_IN)
-
-    def ucc_is_open(self, now: float) -> bool:
-        hour = now % 24.0
-        return self.ucc_open <= hour < self.ucc_close
 
     def day(self, at: float) -> int:
         """Simulation day of a time, clamped to the last day (for times past the horizon)."""

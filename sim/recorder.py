@@ -10,6 +10,8 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass, field
 
+import numpy as np
+
 OUTCOMES: tuple[str, ...] = (
     "in_progress",
     "resolved_gp",
@@ -127,6 +129,15 @@ class Recorder:
         self.end_time.extend([float("nan")] * count)
         self.first_contact.extend([AE if readmission else -1] * count)
         return first
+
+    def set_first_contact(self, episodes: np.ndarray, contacts: np.ndarray) -> None:
+        np.frombuffer(self.first_contact, dtype=np.int8)[episodes] = contacts
+
+    def finish_many(self, episodes: np.ndarray, outcome: int, times: np.ndarray) -> None:
+        """:meth:`finish` for many episodes at once."""
+        np.frombuffer(self.outcome, dtype=np.int8)[episodes] = outcome
+        np.frombuffer(self.end_time, dtype=float)[episodes] = times
+        self.terminations += int(episodes.size)
 
     def finish(self, episode: int, outcome: int, now: float) -> None:
         self.outcome[episode] = outcome

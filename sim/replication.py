@@ -15,7 +15,7 @@ from sim.demand import DemandGenerator
 from sim.engine import Engine
 from sim.interventions import daily_schedule
 from sim.metrics import MetricContext, annual_metrics
-from sim.pathway import EpisodeBlock, ReadmissionSource, UrgentCareSystem
+from sim.pathway import ReadmissionSource, UrgentCareSystem
 from sim.population import build_population
 from sim.recorder import CONTACTS, OUTCOME_GROUP, OUTCOMES, Recorder
 from sim.services import GPSameDayBook
@@ -93,7 +93,7 @@ def simulate(
     )
     logged: list[dict[str, np.ndarray]] = []
 
-    def blocks() -> Iterator[EpisodeBlock]:
+    def periods() -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         for period in demand.periods():
             recorder.prevented_time.extend(period.prevented_times.tolist())
             times = period.arrays["time"].tolist()
@@ -102,11 +102,11 @@ def simulate(
                 part = {k: period.arrays[k] for k in EVENT_LOG_COLUMNS}
                 part["episode"] = np.arange(first, first + len(times))
                 logged.append(part)
-            yield EpisodeBlock(first, period.arrays)
+            yield first, period.arrays
 
     env.process(system.rota())
     env.process(system.monitor())
-    system.start_arrivals(blocks())
+    system.start_arrivals(periods())
     env.run_until(timeline.horizon_hours)
     growth_by_year = (1 + config.population.growth_per_year) ** np.arange(timeline.years)
     context = MetricContext(config, timeline, population, schedule, gp_book, growth_by_year)

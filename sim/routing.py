@@ -1,0 +1,159 @@
+"""First contact: where each episode of a period goes, decided for the whole period at once.
+
+An episode's first contact, the GP and NHS 111 outcomes, streaming at the A&E
+front door and hear-and-treat follow from its own pre-drawn uniforms, its
+acuity and its arrival time. The one sequential element is the GP same-day
+book, which fills in arrival order; it changes only at arrivals, so it is
+walked in time order in a short loop over the episodes that ask for a slot.
+Everything else is numpy over the period. Episodes resolved without queueing
+(GP, NHS 111 advice, out-of-hours GP, hear-and-treat) are recorded here and
+never reach the event loop; the rest come back as :class:`Routed` with the
+service each one starts at.
+
+Each recorder list gets its entries in arrival order, as an episode-by-episode
+walk would append them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from sim.config import ModelConfig
+from sim.interventions import DailySchedule
+from sim.recorder import AE, AMBULANCE, GP, HEAR_AND_TREAT, NHS111, OUTCOME_CODE, UCC, Recorder
+from sim.services import BOOKED, CLOSED, GPSameDayBook
+
+ACUITIES: tuple[Literal["low", "medium", "high"], ...] = ("low", "medium", "high")
+GP_RESOLVED, GP_REFER_RRT, GP_REFER_AE, GP_ADMIT_DIRECT = range(4)
+ADVICE, TO_GP, TO_AMBULANCE, TO_UCC, TO_AE = range(5)
+
+# The service an episode that needs one starts at.
+START_UCC, START_UCC_STREAMED, START_AE_WALK_IN, START_AE_GP_REFERRAL = range(4)
+START_AMBULANCE, START_RRT_GP_REFERRAL, START_DIRECT_ADMISSION = range(4, 7)
+NO_SERVICE = -1
+# Variates only routing reads: the services' episode blocks leave them out.
+ROUTING_ONLY = ("u_contact", "u_fallback", "u_stream", "u_gp", "u_111", "u_hear")
+
+
+def cumulative(shares: tuple[float, ...]) -> np.ndarray:
+    """Cumulative thresholds; the last is forced just above 1 so every uniform maps somewhere."""
+    out = np.cumsum(np.asarray(shares, dtype=float))
+    out[-1] = 1.0 + 1e-12
+    return out
+
+
+def choose(thresholds: list[np.ndarray], acuity: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Category of each uniform: the first threshold above it, per acuity's table."""
+    out = np.empty(u.size, dtype=np.int64)
+    for level, table in enumerate(thresholds):
+        mask = acuity == level
+        out[mask] = np.searchsorted(table, u[mask], side="right")
+    return out
+
+
+@dataclass(frozen=True)
+class Routed:
+    """Episodes of a period that need a service: positions in the period, in time order."""
+
+    index: np.ndarray
+    start: np.ndarray
+
+
+class Router:
+    """Routes a period's episodes to their first service (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        schedule: DailySchedule,
+        gp_book: GPSameDayBook,
+        recorder: Recorder,
+    ):
+        fc, s = config.first_contact, config.services
+        self.preference = [cumulative(fc.preference[a].as_tuple()) for a in ACUITIES]
+        self.fallback = [cumulative(fc.when_gp_unavailable[a].as_tuple()) for a in ACUITIES]
+        self.gp_outcome = [cumulative(s.gp.outcome[a].as_tuple()) for a in ACUITIES]
+        self.nhs111_outcome = [cumulative(s.nhs111.outcome[a].as_tuple()) for a in ACUITIES]
+        self.hear_and_treat = np.array(s.ambulance.hear_and_treat.as_tuple())
+        self.ucc_open, self.ucc_close = s.ucc.open_hour, s.ucc.close_hour
+        self.streamed_low = np.asarray(schedule.streamed_share_low)
+        self.streamed_medium = np.asarray(schedule.streamed_share_medium)
+        self.gp_book = gp_book
+        self.rec = recorder
+
+    def route(self, arrays: dict[str, np.ndarray], first_id: int) -> Routed:
+        rec = self.rec
+        time, acuity, practice = arrays["time"], arrays["acuity"], arrays["practice"]
+        episode = first_id + np.arange(time.size)
+
+        preferred = choose(self.preference, acuity, arrays["u_contact"])
+        fallback = choose(self.fallback, acuity, arrays["u_fallback"])
+        nhs111 = choose(self.nhs111_outcome, acuity, arrays["u_111"])
+        gp_outcome = choose(self.gp_outcome, acuity, arrays["u_gp"])
+
+        # Those who ask their practice first; if no slot, where they go instead.
+        asks_gp = preferred == GP
+        status = np.full(time.size, CLOSED, dtype=np.int64)
+        asking = np.flatnonzero(asks_gp | ((preferred == NHS111) & (nhs111 == TO_GP)))
+        status[asking] = self._book(practice[asking].tolist(), time[asking].tolist())
+        first_booked = asks_gp & (status == BOOKED)
+        failed = asks_gp & ~first_booked
+        contact = np.where(first_booked, GP, np.where(failed, fallback, preferred))
+        # A patient whose practice just had no slot is told the same by NHS 111.
+        via_111 = (contact == NHS111) & (nhs111 == TO_GP)
+        second_booked = via_111 & ~failed & (status == BOOKED)
+        out_of_hours = via_111 & ~second_booked
+        sees_gp = first_booked | second_booked
+
+        hour = np.remainder(time, 24.0)
+        ucc_open = (self.ucc_open <= hour) & (hour < self.ucc_close)
+        day = np.floor_divide(time, 24.0).astype(np.int64)
+        share = np.where(
+            acuity == 0,
+            self.streamed_low[day],
+            np.where(acuity == 1, self.streamed_medium[day], 0.0),
+        )
+        streamed = (acuity < 2) & ucc_open & (arrays["u_stream"] < share)
+
+        calls_999 = (contact == AMBULANCE) | ((contact == NHS111) & (nhs111 == TO_AMBULANCE))
+        heard = calls_999 & (arrays["u_hear"] < self.hear_and_treat[acuity])
+
+        start = np.full(time.size, NO_SERVICE, dtype=np.int64)
+        in_111 = (contact == NHS111) & ~sees_gp
+        start[calls_999 & ~heard] = START_AMBULANCE
+        start[in_111 & (nhs111 == TO_UCC) & ucc_open] = START_UCC
+        start[in_111 & ((nhs111 == TO_AE) | ((nhs111 == TO_UCC) & ~ucc_open))] = START_AE_WALK_IN
+        start[(contact == UCC) & ucc_open] = START_UCC
+        start[(contact == UCC) & ~ucc_open] = START_AE_WALK_IN
+        start[(contact == AE) & streamed] = START_UCC_STREAMED
+        start[(contact == AE) & ~streamed] = START_AE_WALK_IN
+        start[sees_gp & (gp_outcome == GP_REFER_RRT)] = START_RRT_GP_REFERRAL
+        start[sees_gp & (gp_outcome == GP_REFER_AE)] = START_AE_GP_REFERRAL
+        start[sees_gp & (gp_outcome == GP_ADMIT_DIRECT)] = START_DIRECT_ADMISSION
+
+        rec.set_first_contact(episode, contact)
+        rec.gp_failed.extend(time[failed].tolist())
+        rec.gp_failed_closed.extend(time[failed & (status == CLOSED)].tolist())
+        rec.nhs111_calls.extend(time[contact == NHS111].tolist())
+        rec.gp_seen.extend(time[sees_gp].tolist())
+        rec.out_of_hours_gp.extend(time[out_of_hours].tolist())
+        heard_times = time[heard].tolist()
+        rec.ambulance_time.extend(heard_times)
+        rec.ambulance_kind.extend([HEAR_AND_TREAT] * len(heard_times))
+        for mask, outcome in (
+            (sees_gp & (gp_outcome == GP_RESOLVED), "resolved_gp"),
+            (in_111 & (nhs111 == ADVICE), "resolved_111_advice"),
+            (out_of_hours, "resolved_out_of_hours_gp"),
+            (heard, "ambulance_hear_and_treat"),
+        ):
+            rec.finish_many(episode[mask], OUTCOME_CODE[outcome], time[mask])
+        index = np.flatnonzero(start != NO_SERVICE)
+        return Routed(index=index, start=start[index])
+
+    def _book(self, practices: list[int], times: list[float]) -> list[int]:
+        """Ask each practice's same-day book in arrival order (it fills as it goes)."""
+        try_book = self.gp_book.try_book
+        return [try_book(p, t) for p, t in zip(practices, times, strict=True)]
