@@ -59,6 +59,7 @@ from sim.services import BookedRota, BookedServers, GPSameDayBook, Pool, RotaRes
 from sim.streams import RandomStreams
 
 Process = Generator[simpy.Event, Any, None]
+Request = simpy.resources.resource.Request
 
 SEE_TREAT_DONE = OUTCOME_CODE["ambulance_see_and_treat"]
 MANAGED_AT_HOME = OUTCOME_CODE["managed_at_home"]
@@ -257,7 +258,7 @@ class UrgentCareSystem:
         elif start == START_RRT_GP_REFERRAL:
             self._spawn(self.rapid_response, b, j, episode, GP_REFERRAL)
         else:
-            self._spawn(self.direct_admission, b, j, episode)
+            self.request_bed(b, j, episode, DIRECT, float("nan"))
 
     def _spawn(self, process: Callable[..., Process], *args: Any) -> None:
         """Start a SimPy process now (for steps that wait on a SimPy resource)."""
@@ -358,9 +359,7 @@ class UrgentCareSystem:
             self.rec.ae_attendance(arrived, departed, False, mode)
             self.rec.finish(episode, AE_DISCHARGED, departed)
             return
-        self.env.call_in(
-            b.results_h[j], self._spawn, self.admission_from_ae, b, j, episode, mode, arrived
-        )
+        self.env.call_in(b.results_h[j], self.request_bed, b, j, episode, mode, arrived)
 
     def readmit(self, b: EpisodeBlock, j: int) -> None:
         block, row, episode = self.readmissions.make(b, j, self.env.now)
@@ -404,41 +403,53 @@ class UrgentCareSystem:
         else:
             self.ae_arrive(b, j, episode, FROM_RRT)
 
-    def admission_from_ae(
-        self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float
-    ) -> Process:
-        bed = self.beds.request()
-        yield bed
-        self.rec.ae_attendance(arrived, self.env.now, True, mode)
-        yield from self.ward_stay(b, j, episode, bed, mode)
+    # ------------------------------------------------ beds and onward care (SimPy)
+    # A ward stay is a chain of callbacks on SimPy's own bed and onward-care
+    # requests, with the length of stay on the agenda: the same requests, grants
+    # and releases, in the same order, as a process per patient would make.
 
-    def direct_admission(self, b: EpisodeBlock, j: int, episode: int) -> Process:
+    def request_bed(
+        self, b: EpisodeBlock, j: int, episode: int, source: int, arrived: float
+    ) -> None:
+        """Ask for a bed now (from A&E at ``arrived``, or a GP's direct admission)."""
         bed = self.beds.request()
-        yield bed
-        yield from self.ward_stay(b, j, episode, bed, DIRECT)
+        bed.callbacks.append(lambda _: self._admitted(b, j, episode, source, arrived, bed))
 
-    def ward_stay(
-        self,
-        b: EpisodeBlock,
-        j: int,
-        episode: int,
-        bed: simpy.resources.resource.Request,
-        source: int,
-    ) -> Process:
+    def _admitted(
+        self, b: EpisodeBlock, j: int, episode: int, source: int, arrived: float, bed: Request
+    ) -> None:
         env, rec = self.env, self.rec
         admitted = env.now
+        if source != DIRECT:
+            rec.ae_attendance(arrived, admitted, True, source)
         rec.admission_time.append(admitted)
         rec.admission_acs.append(b.acs[j])
         rec.admission_readmission.append(source == READMISSION)
         rec.admission_source.append(source)
         rec.admission_episode.append(episode)
         rec.finish(episode, ADMITTED, admitted)
-        yield env.timeout(b.los_h[j] * self.schedule.los_multiplier[int(admitted // 24.0)])
-        place = None
-        ready = env.now
+        stay = b.los_h[j] * self.schedule.los_multiplier[int(admitted // 24.0)]
+        env.call_in(stay, self._medically_fit, b, j, episode, bed)
+
+    def _medically_fit(self, b: EpisodeBlock, j: int, episode: int, bed: Request) -> None:
+        """Ready to leave; those who need onward care keep the bed until a place is free."""
+        ready = self.env.now
         if b.u_onward[j] < b.p_onward[j]:
             place = self.onward_care.request()
-            yield place
+            place.callbacks.append(lambda _: self._discharged(b, j, episode, bed, ready, place))
+        else:
+            self._discharged(b, j, episode, bed, ready, None)
+
+    def _discharged(
+        self,
+        b: EpisodeBlock,
+        j: int,
+        episode: int,
+        bed: Request,
+        ready: float,
+        place: Request | None,
+    ) -> None:
+        env, rec = self.env, self.rec
         self.beds.release(bed)
         rec.discharge_episode.append(episode)
         rec.discharge_time.append(env.now)
@@ -446,5 +457,4 @@ class UrgentCareSystem:
         if b.u_readmit[j] < b.p_readmit[j]:
             env.call_in(b.readmit_h[j], self.readmit, b, j)
         if place is not None:
-            yield env.timeout(b.onward_h[j])
-            self.onward_care.release(place)
+            env.call_in(b.onward_h[j], self.onward_care.release, place)
