@@ -296,8 +296,8 @@ class DemandGenerator:
             "care_home": care_home,
         }
         arrays.update(self.variates(uniforms, arrays["acuity"], arrays["age_band"], ltc))
-        order = np.argsort(time[keep], kind="stable")
-        kept = {name: values[keep][order] for name, values in arrays.items()}
+        kept_in_time_order = np.flatnonzero(keep)[np.argsort(time[keep], kind="stable")]
+        kept = {name: values[kept_in_time_order] for name, values in arrays.items()}
 
         history = np.zeros(cohort.size, dtype=np.int32)
         np.add.at(history, kept["person"][kept["ltc"]], 1)

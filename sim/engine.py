@@ -32,7 +32,7 @@ from typing import Any
 
 import simpy
 
-Callback = Callable[..., None]
+Callback = Callable[..., object]  # any return value is ignored
 # The loop makes and drops a few container objects per step; with CPython's default
 # first-generation threshold (700) the cyclic collector runs every few hundred
 # steps and costs ~20% of a replication. Raised while the loop runs, restored after.

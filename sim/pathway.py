@@ -84,7 +84,10 @@ class EpisodeBlock:
         raise AttributeError(name)
 
 
-ATTRIBUTES = ("practice", "person", "age_band", "ltc", "acs", "acuity", "care_home")
+# Episode attributes the services read (a readmission copies them from its first episode).
+ATTRIBUTES = ("age_band", "ltc", "acs", "acuity")
+# Columns of a period the services never read (who the patient is, routing's uniforms).
+NOT_FOR_SERVICES = frozenset((*ROUTING_ONLY, "person", "care_home"))
 
 
 class ReadmissionSource:
@@ -222,7 +225,7 @@ class UrgentCareSystem:
         columns = {
             name: values[routed.index]
             for name, values in arrays.items()
-            if name not in ROUTING_ONLY
+            if name not in NOT_FOR_SERVICES
         }
         columns["episode"] = first_id + routed.index
         columns["start"] = routed.start

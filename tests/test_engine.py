@@ -1,0 +1,176 @@
+"""The engine runs agenda callbacks and SimPy events as one time-ordered stream."""
+
+from __future__ import annotations
+
+import gc
+import random
+
+import pytest
+import simpy
+
+from sim.engine import Engine
+from sim.services import BookedServers, Pool
+
+
+def test_agenda_and_simpy_events_run_in_time_order() -> None:
+    env = Engine()
+    log: list[tuple[str, float]] = []
+
+    def process() -> simpy.events.ProcessGenerator:
+        for delay in (1.0, 2.0):
+            yield env.timeout(delay)
+            log.append(("simpy", env.now))
+
+    env.process(process())
+    env.call_at(2.0, lambda: log.append(("agenda", env.now)))
+    env.call_in(0.5, lambda: log.append(("agenda", env.now)))
+    env.call_at(4.0, lambda: log.append(("agenda", env.now)))
+    env.run_until(10.0)
+    assert log == [
+        ("agenda", 0.5),
+        ("simpy", 1.0),
+        ("agenda", 2.0),
+        ("simpy", 3.0),
+        ("agenda", 4.0),
+    ]
+    assert env.now == 10.0
+
+
+def test_a_callback_sees_its_due_time_and_schedules_from_it() -> None:
+    env = Engine()
+    seen: list[float] = []
+
+    def waits() -> simpy.events.ProcessGenerator:
+        yield env.timeout(1.25)
+        seen.append(env.now)
+
+    env.call_at(2.5, lambda: env.process(waits()))
+    env.call_at(2.5, lambda: env.call_in(0.5, lambda: seen.append(env.now)))
+    env.run_until(10.0)
+    assert seen == [3.0, 3.75]
+
+
+def test_on_a_tie_simpy_runs_first_and_agenda_keeps_insertion_order() -> None:
+    env = Engine()
+    log: list[str] = []
+    env.call_at(1.0, lambda: log.append("agenda a"))
+    env.call_at(1.0, lambda: log.append("agenda b"))
+    env.timeout(1.0).callbacks.append(lambda _: log.append("simpy"))
+    env.run_until(2.0)
+    assert log == ["simpy", "agenda a", "agenda b"]
+
+
+def test_run_stops_before_the_horizon_and_resumes() -> None:
+    env = Engine()
+    log: list[float] = []
+    for due in (1.0, 5.0, 7.0):
+        env.call_at(due, lambda due=due: log.append(due))
+    env.run_until(5.0)
+    assert log == [1.0] and env.now == 5.0 and env.agenda_size == 2
+    env.run_until(8.0)
+    assert log == [1.0, 5.0, 7.0]
+
+
+def test_cannot_schedule_in_the_past() -> None:
+    env = Engine()
+    env.call_at(3.0, lambda: env.call_at(2.0, lambda: None))
+    with pytest.raises(ValueError, match="before now"):
+        env.run_until(5.0)
+
+
+def test_garbage_collector_thresholds_are_restored() -> None:
+    before = gc.get_threshold()
+    env = Engine()
+    env.call_at(1.0, lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        env.run_until(2.0)
+    assert gc.get_threshold() == before
+
+
+def _tandem_arrivals(n: int, seed: int) -> list[tuple[float, float, float]]:
+    rng = random.Random(seed)
+    t, jobs = 0.0, []
+    for _ in range(n):
+        t += rng.expovariate(1.0)
+        jobs.append((t, rng.expovariate(0.7), rng.expovariate(0.45)))
+    return jobs
+
+
+def test_booked_steps_on_the_agenda_match_simpy_processes() -> None:
+    """Two FIFO stages (1 then 2 servers): agenda + booking == SimPy Resources, exactly."""
+    jobs = _tandem_arrivals(2000, seed=5)
+
+    env = simpy.Environment()
+    first, second = simpy.Resource(env, 1), simpy.Resource(env, 2)
+    reference: list[float] = [0.0] * len(jobs)
+
+    def job(i: int, hold1: float, hold2: float) -> simpy.events.ProcessGenerator:
+        with first.request() as r:
+            yield r
+            yield env.timeout(hold1)
+        with second.request() as r:
+            yield r
+            yield env.timeout(hold2)
+        reference[i] = env.now
+
+    def source() -> simpy.events.ProcessGenerator:
+        for i, (t, h1, h2) in enumerate(jobs):
+            yield env.timeout(t - env.now)
+            env.process(job(i, h1, h2))
+
+    env.process(source())
+    env.run()
+
+    engine = Engine()
+    stage1, stage2 = BookedServers(1), BookedServers(2)
+    booked: list[float] = [0.0] * len(jobs)
+
+    def leave(i: int) -> None:
+        booked[i] = engine.now
+
+    def second_stage(i: int, hold: float) -> None:
+        start = stage2.start(engine.now)
+        stage2.hold(start, start + hold)
+        engine.call_in(start + hold - engine.now, leave, i)
+
+    def first_stage(i: int, hold1: float, hold2: float) -> None:
+        start = stage1.start(engine.now)
+        stage1.hold(start, start + hold1)
+        engine.call_in(start + hold1 - engine.now, second_stage, i, hold2)
+
+    clock = 0.0
+    for i, (t, h1, h2) in enumerate(jobs):
+        clock = clock + (t - clock)
+        engine.call_at(clock, first_stage, i, h1, h2)
+    engine.run_until(float("inf"))
+    assert booked == pytest.approx(reference, rel=1e-12, abs=1e-9)
+
+
+def _grant_times(kind: type[simpy.Resource], plan: list[tuple[float, float]]) -> list[float]:
+    env = simpy.Environment()
+    pool = kind(env, 4)
+    times: list[float] = []
+
+    def user(hold: float) -> simpy.events.ProcessGenerator:
+        request = pool.request()
+        yield request
+        times.append(env.now)
+        yield env.timeout(hold)
+        pool.release(request)
+        pool.release(request)  # a second release is ignored, as SimPy does
+
+    def source() -> simpy.events.ProcessGenerator:
+        for gap, hold in plan:
+            yield env.timeout(gap)
+            env.process(user(hold))
+
+    env.process(source())
+    env.run()
+    assert pool.count == 0
+    return times
+
+
+def test_pool_grants_and_releases_like_a_simpy_resource() -> None:
+    rng = random.Random(3)
+    plan = [(rng.expovariate(2.0), rng.expovariate(0.3)) for _ in range(3000)]
+    assert _grant_times(Pool, plan) == _grant_times(simpy.Resource, plan)
