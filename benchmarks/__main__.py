@@ -7,7 +7,10 @@ Measures, in one process and one run:
       resource uses, and the ratio per resource use;
   (c) a batch with --jobs 1 and --jobs 2 and the parallel efficiency;
   (d) peak memory of one replication in a fresh process.
-Appends one JSON line to benchmarks/results.jsonl so progress can be tracked.
+Timings are the best of ``--repeats`` (default 2) runs, model and floor
+interleaved, batch runs alternating 1 and 2 jobs: this machine's speed drifts
+by 10-20% over a minute. Appends one JSON line to benchmarks/results.jsonl so
+progress can be tracked.
 """
 
 from __future__ import annotations
@@ -103,6 +106,7 @@ def main() -> None:
     parser.add_argument("--batch-replications", type=int, default=4)
     parser.add_argument("--batch-years", type=int, default=2)
     parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--repeats", type=int, default=2, help="timings are the best of these")
     args = parser.parse_args()
 
     base = resolve(default_scenario_paths()[0]).config
@@ -115,26 +119,39 @@ def main() -> None:
         "years": args.years,
     }
 
-    started = time.perf_counter()
-    result = run_replication(config, 0, args.seed)
-    model_seconds = time.perf_counter() - started
+    # This machine's speed drifts by 10-20% over a minute, so each timing is the
+    # best of ``--repeats`` runs, model and floor interleaved (as timeit does).
+    model_runs: list[float] = []
+    floors: list[dict[str, float]] = []
     uses = count_resource_uses(config, args.seed)
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        result = run_replication(config, 0, args.seed)
+        model_runs.append(time.perf_counter() - started)
+        floors.append(
+            run_floor(
+                episodes=uses // 3,
+                years=args.years + config.run.warmup_days / 365,
+                seed=args.seed,
+            )
+        )
+    model_seconds = min(model_runs)
+    floor = min(floors, key=lambda f: f["seconds"])
     episodes = result.episodes
     report["model"] = {
         "seconds": round(model_seconds, 3),
+        "all_seconds": [round(t, 3) for t in model_runs],
         "episodes": episodes,
         "resource_uses": uses,
         "us_per_episode": round(model_seconds / episodes * 1e6, 3),
         "us_per_resource_use": round(model_seconds / uses * 1e6, 3),
     }
-    floor = run_floor(
-        episodes=uses // 3, years=args.years + config.run.warmup_days / 365, seed=args.seed
-    )
     report["floor"] = {k: round(v, 3) for k, v in floor.items()}
     ratio = report["model"]["us_per_resource_use"] / floor["us_per_resource_use"]
     report["ratio_per_resource_use"] = round(ratio, 3)
     print(
-        f"(a) one {args.years}-year replication: {model_seconds:.2f} s, {episodes:,} episodes, "
+        f"(a) one {args.years}-year replication (best of {args.repeats}): {model_seconds:.2f} s, "
+        f"{episodes:,} episodes, "
         f"{uses:,} resource uses; {report['model']['us_per_episode']:.2f} us/episode, "
         f"{report['model']['us_per_resource_use']:.2f} us/resource use"
     )
@@ -145,8 +162,8 @@ def main() -> None:
 
     if not args.skip_batch:
         batch_config = with_overrides(base, {"run.years": args.batch_years})
-        walls = {}
-        for jobs in (1, 2):
+        runs: dict[int, list[float]] = {1: [], 2: []}
+        for jobs in (1, 2) * args.repeats:
             with tempfile.TemporaryDirectory() as tmp:
                 started = time.perf_counter()
                 run_batch(
@@ -159,7 +176,8 @@ def main() -> None:
                         backend="loky",
                     ),
                 )
-                walls[jobs] = time.perf_counter() - started
+                runs[jobs].append(time.perf_counter() - started)
+        walls = {jobs: min(times) for jobs, times in runs.items()}
         efficiency = walls[1] / (2 * walls[2])
         report["batch"] = {
             "replications": args.batch_replications,
@@ -167,6 +185,7 @@ def main() -> None:
             "wall_jobs_1": round(walls[1], 2),
             "wall_jobs_2": round(walls[2], 2),
             "parallel_efficiency": round(efficiency, 3),
+            "all_walls": {str(jobs): [round(t, 2) for t in times] for jobs, times in runs.items()},
         }
         print(
             f"(c) batch of {args.batch_replications} x {args.batch_years}-year replications: "
