@@ -48,6 +48,7 @@ def count_resource_uses(config, seed: int) -> int:
     originals = {
         (simpy.Resource, "_do_put"): simpy.Resource._do_put,
         (BookedServers, "hold"): BookedServers.hold,
+        (BookedServers, "book"): BookedServers.book,
         (BookedRota, "book"): BookedRota.book,
     }
 
@@ -64,9 +65,14 @@ def count_resource_uses(config, seed: int) -> int:
         counted["uses"] += 1
         return originals[(BookedRota, "book")](self, now, hold)
 
+    def counting_server_book(self, now, duration):
+        counted["uses"] += 1
+        return originals[(BookedServers, "book")](self, now, duration)
+
     simpy.Resource._do_put = counting_put
     BookedServers.hold = counting_hold
     BookedRota.book = counting_book
+    BookedServers.book = counting_server_book
     try:
         run_replication(config, 0, seed)
     finally:

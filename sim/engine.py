@@ -59,7 +59,7 @@ class Engine(simpy.Environment):
 
     @property
     def agenda_size(self) -> int:
-        """Callbacks still due (for tests and the monitor)."""
+        """Callbacks still due."""
         return len(self._agenda)
 
     def run_until(self, horizon: float) -> None:

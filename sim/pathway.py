@@ -74,8 +74,7 @@ MONITOR_HOURS = 6.0
 class EpisodeBlock:
     """Episodes' attributes and variates as Python lists (fast scalar indexing)."""
 
-    def __init__(self, first_id: int, arrays: dict[str, np.ndarray]):
-        self.first_id = first_id
+    def __init__(self, arrays: dict[str, np.ndarray]):
         self.size = int(next(iter(arrays.values())).size)
         for name, values in arrays.items():
             setattr(self, name, values.tolist())
@@ -118,10 +117,9 @@ class ReadmissionSource:
             self._uniforms, np.full(n, acuity), np.full(n, age_band), np.full(n, ltc)
         )
         arrays["p_admit"] = np.ones(n)  # a readmission is, by definition, admitted
-        arrays["time"] = np.full(n, np.nan)
         for name in ATTRIBUTES:
             arrays[name] = np.zeros(n, dtype=np.int64)
-        block = EpisodeBlock(-1, arrays)
+        block = EpisodeBlock(arrays)
         self._by_kind[kind] = block
         return block
 
@@ -135,7 +133,6 @@ class ReadmissionSource:
         self._next += 1
         kind = (source.acuity[j], source.age_band[j], source.ltc[j])
         block = self._by_kind.get(kind) or self._derive(kind)
-        block.time[row] = now
         for name in ATTRIBUTES:
             getattr(block, name)[row] = getattr(source, name)[j]
         return block, row, self.recorder.new_episodes([now], readmission=True)
@@ -229,7 +226,7 @@ class UrgentCareSystem:
         }
         columns["episode"] = first_id + routed.index
         columns["start"] = routed.start
-        block = EpisodeBlock(first_id, columns)
+        block = EpisodeBlock(columns)
         due, clock = [], self._clock
         for now in block.time:
             delay = now - clock
@@ -324,9 +321,7 @@ class UrgentCareSystem:
 
     def ucc_arrive(self, b: EpisodeBlock, j: int, episode: int, streamed: bool) -> None:
         arrived = self.env.now
-        start = self.ucc_clinicians.start(arrived)
-        seen = start + b.ucc_h[j]
-        self.ucc_clinicians.hold(start, seen)
+        seen = self.ucc_clinicians.book(arrived, b.ucc_h[j]) + b.ucc_h[j]
         self.env.call_in(seen - arrived, self.ucc_seen, b, j, episode, streamed, arrived)
 
     def ucc_seen(
@@ -342,9 +337,7 @@ class UrgentCareSystem:
     def ae_arrive(self, b: EpisodeBlock, j: int, episode: int, mode: int) -> None:
         """Arrive at A&E and queue for triage (also called by SimPy processes at their now)."""
         arrived = self.env.now
-        start = self.triage.start(arrived)
-        triaged = start + b.triage_h[j]
-        self.triage.hold(start, triaged)
+        triaged = self.triage.book(arrived, b.triage_h[j]) + b.triage_h[j]
         self.env.call_in(triaged - arrived, self.ae_triaged, b, j, episode, mode, arrived)
 
     def ae_triaged(self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float) -> None:

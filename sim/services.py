@@ -100,6 +100,17 @@ class BookedServers:
         """Occupy the first free server from ``start`` (from :meth:`start`) until ``free_at``."""
         heapq.heapreplace(self._free_at, free_at)
 
+    def book(self, now: float, duration: float) -> float:
+        """Book a job arriving ``now`` that holds a server for ``duration``; return its start.
+
+        :meth:`start` then :meth:`hold` in one call, for jobs whose length does not
+        depend on when they start.
+        """
+        free_at = self._free_at
+        start = max(now, free_at[0])
+        heapq.heapreplace(free_at, start + duration)
+        return start
+
 
 class BookedRota:
     """FIFO servers whose number follows an hourly rota that repeats every day.

@@ -129,13 +129,11 @@ def test_booked_steps_on_the_agenda_match_simpy_processes() -> None:
         booked[i] = engine.now
 
     def second_stage(i: int, hold: float) -> None:
-        start = stage2.start(engine.now)
-        stage2.hold(start, start + hold)
+        start = stage2.book(engine.now, hold)
         engine.call_in(start + hold - engine.now, leave, i)
 
     def first_stage(i: int, hold1: float, hold2: float) -> None:
-        start = stage1.start(engine.now)
-        stage1.hold(start, start + hold1)
+        start = stage1.book(engine.now, hold1)
         engine.call_in(start + hold1 - engine.now, second_stage, i, hold2)
 
     clock = 0.0

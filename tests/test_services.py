@@ -55,13 +55,15 @@ def _simpy_starts(
 @pytest.mark.parametrize(("servers", "rate"), [(1, 0.9), (3, 2.7), (8, 7.5)])
 def test_booked_servers_match_a_simpy_resource(servers: int, rate: float) -> None:
     arrivals, holds = _jobs(5_000, rate, 1.0, seed=servers)
-    booked = BookedServers(servers)
-    starts = []
+    booked, in_one_call = BookedServers(servers), BookedServers(servers)
+    starts, one_call_starts = [], []
     for at, hold in zip(arrivals.tolist(), holds.tolist(), strict=True):
         start = booked.start(at)
         booked.hold(start, start + hold)
         starts.append(start)
+        one_call_starts.append(in_one_call.book(at, hold))
     assert starts == _simpy_starts(arrivals, holds, servers)
+    assert one_call_starts == starts
     assert max(s - a for s, a in zip(starts, arrivals, strict=True)) > 1.0  # queues formed
 
 
