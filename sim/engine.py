@@ -46,6 +46,22 @@ class Engine(simpy.Environment):
         super().__init__()
         self._agenda: list[tuple[float, int, Callback, tuple[Any, ...]]] = []
         self._order = count()
+        self.horizon = float("inf")  # end of the current (or last) run_until
+
+    def record_at(self, due: float, record: Callback, *args: Any) -> None:
+        """Run ``record(*args)`` now if ``due`` falls before the horizon, else at ``due``.
+
+        For a step that only writes down what is already certain (an outcome whose
+        time is known when the episode is booked): doing it now saves an agenda
+        entry, and one due after the horizon stays on the agenda exactly as a
+        :meth:`call_at` would, so a run that stops at the horizon never records it
+        and a later :meth:`run_until` does, in its turn. ``record`` must take its
+        times as arguments: ``env.now`` is not ``due`` when it runs early.
+        """
+        if due < self.horizon:
+            record(*args)
+        else:
+            self.call_at(due, record, *args)
 
     def call_in(self, delay: float, callback: Callback, *args: Any) -> None:
         """Run ``callback(*args)`` ``delay`` hours from now (``delay`` >= 0)."""
@@ -64,6 +80,7 @@ class Engine(simpy.Environment):
 
     def run_until(self, horizon: float) -> None:
         """Run agenda and SimPy events, earliest first, up to (not including) ``horizon``."""
+        self.horizon = horizon
         thresholds = gc.get_threshold()
         gc.set_threshold(LOOP_GC_THRESHOLD, *thresholds[1:])
         try:

@@ -170,9 +170,10 @@ def annual_metrics(rec: Recorder, ctx: MetricContext) -> pd.DataFrame:
         rec.ucc_time, tl, np.asarray(rec.ucc_streamed, dtype=bool)
     )
 
-    ae_arrival = np.asarray(rec.ae_arrival, dtype=float)
-    ae_time = np.asarray(rec.ae_departure, dtype=float) - ae_arrival
-    ae_admitted = np.asarray(rec.ae_admitted, dtype=bool)
+    ae = rec.ae_rows()
+    ae_arrival = ae["arrival"]
+    ae_time = ae["departure"] - ae_arrival
+    ae_admitted = ae["admitted"]
     attendances = _count_by_year(ae_arrival, tl)
     m["ae_attendances"] = attendances
     m["ae_4h_performance"] = _ratio(
@@ -192,7 +193,7 @@ def annual_metrics(rec: Recorder, ctx: MetricContext) -> pd.DataFrame:
         np.bincount(day_year[in_report], weights=rota_hours[in_report], minlength=n_years),
     )
     m["ae_ambulance_arrival_share"] = _ratio(
-        _count_by_year(ae_arrival, tl, np.asarray(rec.ae_mode) == BY_AMBULANCE), attendances
+        _count_by_year(ae_arrival, tl, ae["mode"] == BY_AMBULANCE), attendances
     )
 
     admitted_at = np.asarray(rec.admission_time, dtype=float)

@@ -295,7 +295,8 @@ class UrgentCareSystem:
         acuity = b.acuity[j]
         if b.u_see[j] < self.see_and_treat[acuity]:
             vehicles.hold(dispatched, leave_scene)
-            env.call_in(leave_scene - called, self.see_and_treat_done, episode, called)
+            done = called + (leave_scene - called)  # SimPy's arithmetic for a wait from ``called``
+            env.record_at(done, self.see_and_treat_done, episode, called, done)
             return
         if (
             acuity < 2
@@ -311,28 +312,31 @@ class UrgentCareSystem:
         rec.incident(called, CONVEYED)
         env.call_in(at_hospital - called, self.ae_arrive, b, j, episode, BY_AMBULANCE)
 
-    def see_and_treat_done(self, episode: int, called: float) -> None:
+    def see_and_treat_done(self, episode: int, called: float, done: float) -> None:
         self.rec.incident(called, SEE_AND_TREAT)
-        self.rec.finish(episode, SEE_TREAT_DONE, self.env.now)
+        self.rec.finish(episode, SEE_TREAT_DONE, done)
 
     def pathfinder_handover(self, b: EpisodeBlock, j: int, episode: int, called: float) -> None:
         self.rec.incident(called, PATHFINDER)
         self._spawn(self.rapid_response, b, j, episode, BY_AMBULANCE)
 
     def ucc_arrive(self, b: EpisodeBlock, j: int, episode: int, streamed: bool) -> None:
-        arrived = self.env.now
-        seen = self.ucc_clinicians.book(arrived, b.ucc_h[j]) + b.ucc_h[j]
-        self.env.call_in(seen - arrived, self.ucc_seen, b, j, episode, streamed, arrived)
+        arrived, hours = self.env.now, b.ucc_h[j]
+        seen = arrived + (self.ucc_clinicians.book(arrived, hours) + hours - arrived)
+        if b.u_transfer[j] < self.ucc_transfer[b.acuity[j]]:
+            self.env.call_at(seen, self.ucc_transferred, b, j, episode, streamed, arrived)
+        else:
+            self.env.record_at(seen, self.ucc_discharged, episode, streamed, arrived, seen)
 
-    def ucc_seen(
+    def ucc_discharged(self, episode: int, streamed: bool, arrived: float, seen: float) -> None:
+        self.rec.ucc_attendance(arrived, streamed, False)
+        self.rec.finish(episode, UCC_DISCHARGED, seen)
+
+    def ucc_transferred(
         self, b: EpisodeBlock, j: int, episode: int, streamed: bool, arrived: float
     ) -> None:
-        transfer = b.u_transfer[j] < self.ucc_transfer[b.acuity[j]]
-        self.rec.ucc_attendance(arrived, streamed, transfer)
-        if transfer:
-            self.ae_arrive(b, j, episode, UCC_TRANSFER)
-        else:
-            self.rec.finish(episode, UCC_DISCHARGED, self.env.now)
+        self.rec.ucc_attendance(arrived, streamed, True)
+        self.ae_arrive(b, j, episode, UCC_TRANSFER)
 
     def ae_arrive(self, b: EpisodeBlock, j: int, episode: int, mode: int) -> None:
         """Arrive at A&E and queue for triage (also called by SimPy processes at their now)."""
@@ -341,21 +345,25 @@ class UrgentCareSystem:
         self.env.call_in(triaged - arrived, self.ae_triaged, b, j, episode, mode, arrived)
 
     def ae_triaged(self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float) -> None:
-        now, rec = self.env.now, self.rec
-        start = self.ae_clinicians.book(now, b.treat_h[j])
+        """Book a clinician; whether the patient will be admitted is already known."""
+        env, rec = self.env, self.rec
+        now, hours = env.now, b.treat_h[j]
+        start = self.ae_clinicians.book(now, hours)
         rec.ae_treat_start.append(start)
-        rec.ae_treat_hours.append(b.treat_h[j])
-        self.env.call_in(start + b.treat_h[j] - now, self.ae_treated, b, j, episode, mode, arrived)
+        rec.ae_treat_hours.append(hours)
+        treated = now + (start + hours - now)
+        if b.u_admit[j] < b.p_admit[j]:
+            env.call_at(treated + b.results_h[j], self.request_bed, b, j, episode, mode, arrived)
+        else:
+            departed = treated + b.results_h[j]
+            env.record_at(treated, self.ae_discharged, episode, mode, arrived, departed, treated)
 
-    def ae_treated(self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float) -> None:
-        if b.u_admit[j] >= b.p_admit[j]:
-            # Nothing waits on a discharged patient's results: record the departure
-            # without scheduling anything for it.
-            departed = self.env.now + b.results_h[j]
-            self.rec.ae_attendance(arrived, departed, False, mode)
-            self.rec.finish(episode, AE_DISCHARGED, departed)
-            return
-        self.env.call_in(b.results_h[j], self.request_bed, b, j, episode, mode, arrived)
+    def ae_discharged(
+        self, episode: int, mode: int, arrived: float, departed: float, treated: float
+    ) -> None:
+        """Discharged once treated and results are back (settled at the end of treatment)."""
+        self.rec.ae_attendance(arrived, departed, False, mode, treated)
+        self.rec.finish(episode, AE_DISCHARGED, departed)
 
     def readmit(self, b: EpisodeBlock, j: int) -> None:
         block, row, episode = self.readmissions.make(b, j, self.env.now)
@@ -417,7 +425,7 @@ class UrgentCareSystem:
         env, rec = self.env, self.rec
         admitted = env.now
         if source != DIRECT:
-            rec.ae_attendance(arrived, admitted, True, source)
+            rec.ae_attendance(arrived, admitted, True, source, admitted)
         rec.admission_time.append(admitted)
         rec.admission_acs.append(b.acs[j])
         rec.admission_readmission.append(source == READMISSION)

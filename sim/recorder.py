@@ -98,6 +98,10 @@ class Recorder:
     ae_departure: array = field(default_factory=_floats)
     ae_admitted: array = field(default_factory=_flags)
     ae_mode: array = field(default_factory=_ints)
+    # When the attendance's outcome was settled (end of treatment, or admission):
+    # rows are written when the outcome is certain, which for a discharge is at
+    # triage, so metrics put them in this order before summing (see ae_rows).
+    ae_settled: array = field(default_factory=_floats)
     ae_treat_start: array = field(default_factory=_floats)
     ae_treat_hours: array = field(default_factory=_floats)
 
@@ -158,8 +162,25 @@ class Recorder:
         self.ucc_streamed.append(streamed)
         self.ucc_transfer.append(transfer)
 
-    def ae_attendance(self, arrived: float, departed: float, admitted: bool, mode: int) -> None:
+    def ae_attendance(
+        self, arrived: float, departed: float, admitted: bool, mode: int, settled: float
+    ) -> None:
         self.ae_arrival.append(arrived)
         self.ae_departure.append(departed)
         self.ae_admitted.append(admitted)
         self.ae_mode.append(mode)
+        self.ae_settled.append(settled)
+
+    def ae_rows(self) -> dict[str, np.ndarray]:
+        """A&E attendances (arrival, departure, admitted, mode) in the order they were settled.
+
+        A fixed order makes floating-point sums over them independent of when
+        the model happened to write each row.
+        """
+        order = np.argsort(np.frombuffer(self.ae_settled, dtype=float), kind="stable")
+        return {
+            "arrival": np.frombuffer(self.ae_arrival, dtype=float)[order],
+            "departure": np.frombuffer(self.ae_departure, dtype=float)[order],
+            "admitted": np.frombuffer(self.ae_admitted, dtype=np.int8)[order].astype(bool),
+            "mode": np.frombuffer(self.ae_mode, dtype=np.int64)[order],
+        }

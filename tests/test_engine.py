@@ -71,6 +71,21 @@ def test_run_stops_before_the_horizon_and_resumes() -> None:
     assert log == [1.0, 5.0, 7.0]
 
 
+def test_record_at_records_early_only_what_falls_before_the_horizon() -> None:
+    env = Engine()
+    log: list[tuple[float, float]] = []
+
+    def book(due: float) -> None:
+        env.record_at(due, lambda: log.append((env.now, due)))
+
+    env.call_at(1.0, book, 3.0)  # due within the run: recorded at once, at 1.0
+    env.call_at(2.0, book, 6.0)  # due after the horizon: waits on the agenda
+    env.run_until(5.0)
+    assert log == [(1.0, 3.0)] and env.agenda_size == 1
+    env.run_until(10.0)  # a later run records it at its due time
+    assert log == [(1.0, 3.0), (6.0, 6.0)]
+
+
 def test_cannot_schedule_in_the_past() -> None:
     env = Engine()
     env.call_at(3.0, lambda: env.call_at(2.0, lambda: None))
