@@ -31,7 +31,7 @@ from benchmarks.floor import run_floor
 from sim.batch import BatchOptions, run_batch
 from sim.loading import default_scenario_paths, resolve, with_overrides
 from sim.replication import run_replication
-from sim.services import BookedRota, BookedServers
+from sim.services import AgendaPool, BookedRota, BookedServers
 from sim.store import git_commit, now_iso
 
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
@@ -40,17 +40,24 @@ RESULTS = Path(__file__).resolve().parent / "results.jsonl"
 def count_resource_uses(config, seed: int) -> int:
     """Resource uses in one replication (a separate, instrumented run).
 
-    A use is a granted SimPy request (beds, onward care, rapid response) or a job
-    booked on first-come-first-served servers (triage, A&E and UCC clinicians,
-    ambulances): the same count whichever way a service is implemented.
+    A use is a granted SimPy request (rapid response, virtual ward), a unit granted
+    by an agenda pool (beds, onward care) or a job booked on first-come-first-served
+    servers (triage, A&E and UCC clinicians, ambulances): the same count whichever
+    way a service is implemented.
     """
     counted = {"uses": 0}
+    pools: list[AgendaPool] = []
     originals = {
         (simpy.Resource, "_do_put"): simpy.Resource._do_put,
         (BookedServers, "hold"): BookedServers.hold,
         (BookedServers, "book"): BookedServers.book,
         (BookedRota, "book"): BookedRota.book,
+        (AgendaPool, "__init__"): AgendaPool.__init__,
     }
+
+    def registering_init(self, env, capacity):
+        originals[(AgendaPool, "__init__")](self, env, capacity)
+        pools.append(self)
 
     def counting_put(self, event):
         result = originals[(simpy.Resource, "_do_put")](self, event)
@@ -73,12 +80,13 @@ def count_resource_uses(config, seed: int) -> int:
     BookedServers.hold = counting_hold
     BookedRota.book = counting_book
     BookedServers.book = counting_server_book
+    AgendaPool.__init__ = registering_init
     try:
         run_replication(config, 0, seed)
     finally:
         for (owner, name), method in originals.items():
             setattr(owner, name, method)
-    return counted["uses"]
+    return counted["uses"] + sum(pool.granted for pool in pools)
 
 
 def peak_memory_mib(years: int, seed: int) -> float:

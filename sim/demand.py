@@ -31,16 +31,18 @@ OLDER_BANDS_FROM = 2  # age bands 65-74 and above
 SAME_DAY_STAY_HOURS = (4.0, 20.0)  # a same-day stay lasts 4 to 24 hours
 READMISSION_WINDOW_DAYS = 30.0
 
-# Uniform columns each activity's stream supplies per episode.
+# Uniform columns each activity's stream supplies per episode, by the name the
+# model reads them under (an episode's ``u_*`` columns; the order within an
+# activity is the order of the stream's draws, so it must not change).
 UNIFORM_COLUMNS: dict[str, tuple[str, ...]] = {
-    "routing": ("contact", "fallback", "stream"),
-    "gp": ("outcome",),
-    "nhs111": ("outcome",),
-    "ambulance": ("hear", "see", "pathfinder", "scene", "convey"),
-    "rapid_response": ("accept", "managed", "visit"),
-    "ucc": ("transfer", "time"),
-    "ae": ("triage", "treat", "admit", "results"),
-    "ward": ("same_day", "los", "onward", "onward_days", "readmit", "readmit_delay"),
+    "routing": ("u_contact", "u_fallback", "u_stream"),
+    "gp": ("u_gp",),
+    "nhs111": ("u_111",),
+    "ambulance": ("u_hear", "u_see", "u_path", "u_scene", "u_convey"),
+    "rapid_response": ("u_accept", "u_managed", "u_visit"),
+    "ucc": ("u_transfer", "u_ucc"),
+    "ae": ("u_triage", "u_treat", "u_admit", "u_results"),
+    "ward": ("u_same_day", "u_los", "u_onward", "u_onward_days", "u_readmit", "u_readmit_delay"),
 }
 
 
@@ -49,6 +51,15 @@ def draw_uniforms(streams: RandomStreams, prefix: str, n: int) -> dict[str, np.n
     return {
         activity: streams[f"{prefix}{activity}"].random((n, len(columns)))
         for activity, columns in UNIFORM_COLUMNS.items()
+    }
+
+
+def uniform_columns(blocks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each activity's (n x k) block as named columns (views, no copy)."""
+    return {
+        name: blocks[activity][:, k]
+        for activity, names in UNIFORM_COLUMNS.items()
+        for k, name in enumerate(names)
     }
 
 
@@ -68,6 +79,36 @@ class VariateModel:
     Lookup tables are built once per config, so deriving one readmission's
     variates costs little more than deriving a whole period's.
     """
+
+    # The uniform columns it reads and the columns it derives.
+    INPUTS = (
+        "u_scene",
+        "u_convey",
+        "u_visit",
+        "u_ucc",
+        "u_triage",
+        "u_treat",
+        "u_results",
+        "u_same_day",
+        "u_los",
+        "u_onward_days",
+        "u_readmit_delay",
+    )
+    OUTPUTS = (
+        "scene_h",
+        "convey_h",
+        "visit_h",
+        "ucc_h",
+        "triage_h",
+        "treat_h",
+        "results_h",
+        "p_admit",
+        "los_h",
+        "p_onward",
+        "onward_h",
+        "p_readmit",
+        "readmit_h",
+    )
 
     def __init__(self, config: ModelConfig):
         s = config.services
@@ -102,13 +143,16 @@ class VariateModel:
 
     def __call__(
         self,
-        uniforms: dict[str, np.ndarray],
+        u: dict[str, np.ndarray],
         acuity: np.ndarray,
         age_band: np.ndarray,
         ltc: np.ndarray,
     ) -> dict[str, np.ndarray]:
-        r, a, w = uniforms["routing"], uniforms["ae"], uniforms["ward"]
-        amb, rrt, ucc = uniforms["ambulance"], uniforms["rapid_response"], uniforms["ucc"]
+        """Durations (hours) and probabilities from episodes' ``u_*`` columns.
+
+        Elementwise: any subset of episodes gets exactly the values the whole
+        period would, so they are derived only for episodes that reach a service.
+        """
         older = age_band >= OLDER_BANDS_FROM
         p_admit = np.minimum(
             1.0,
@@ -118,41 +162,29 @@ class VariateModel:
         )
         sigma = self.los_sigma
         long_stay = self.stay_mean[acuity, age_band] * np.exp(
-            sigma * ndtri(w[:, 1]) - 0.5 * sigma * sigma
+            sigma * ndtri(u["u_los"]) - 0.5 * sigma * sigma
         )
         low, span = SAME_DAY_STAY_HOURS
-        los = np.where(w[:, 0] < self.same_day_share, low + span * w[:, 1], long_stay)
-        readmit_delay = -self.readmit_mean * np.log1p(-w[:, 5] * self.readmit_cdf_at_window)
+        los = np.where(u["u_same_day"] < self.same_day_share, low + span * u["u_los"], long_stay)
+        readmit_delay = -self.readmit_mean * np.log1p(
+            -u["u_readmit_delay"] * self.readmit_cdf_at_window
+        )
         return {
-            "u_contact": r[:, 0],
-            "u_fallback": r[:, 1],
-            "u_stream": r[:, 2],
-            "u_gp": uniforms["gp"][:, 0],
-            "u_111": uniforms["nhs111"][:, 0],
-            "u_hear": amb[:, 0],
-            "u_see": amb[:, 1],
-            "u_path": amb[:, 2],
-            "scene_h": exponential(self.scene_mean, amb[:, 3]),
-            "convey_h": exponential(self.convey_mean, amb[:, 4]),
-            "u_accept": rrt[:, 0],
-            "u_managed": rrt[:, 1],
-            "visit_h": exponential(self.visit_mean, rrt[:, 2]),
-            "u_transfer": ucc[:, 0],
-            "ucc_h": exponential(self.ucc_mean[acuity], ucc[:, 1]),
-            "triage_h": exponential(self.triage_mean, a[:, 0]),
+            "scene_h": exponential(self.scene_mean, u["u_scene"]),
+            "convey_h": exponential(self.convey_mean, u["u_convey"]),
+            "visit_h": exponential(self.visit_mean, u["u_visit"]),
+            "ucc_h": exponential(self.ucc_mean[acuity], u["u_ucc"]),
+            "triage_h": exponential(self.triage_mean, u["u_triage"]),
             "treat_h": (
-                exponential(self.treat_mean[acuity], a[:, 1])
+                exponential(self.treat_mean[acuity], u["u_treat"])
                 if self.treat_exponential
-                else lognormal(self.treat_mean[acuity], self.treat_cv, a[:, 1])
+                else lognormal(self.treat_mean[acuity], self.treat_cv, u["u_treat"])
             ),
-            "u_admit": a[:, 2],
-            "results_h": exponential(self.results_mean[acuity], a[:, 3]),
+            "results_h": exponential(self.results_mean[acuity], u["u_results"]),
             "p_admit": p_admit,
             "los_h": los,
-            "u_onward": w[:, 2],
             "p_onward": self.onward_share[age_band],
-            "onward_h": exponential(self.onward_mean, w[:, 3]),
-            "u_readmit": w[:, 4],
+            "onward_h": exponential(self.onward_mean, u["u_onward_days"]),
             "p_readmit": np.minimum(
                 1.0, self.readmit_probability[age_band] * np.where(ltc, self.readmit_ltc, 1.0)
             ),
@@ -175,7 +207,12 @@ def hourly_weights(config: ModelConfig, timeline: Timeline) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PeriodDemand:
-    """Episodes of one period that survived thinning, sorted by arrival time."""
+    """Episodes of one period that survived thinning, sorted by arrival time.
+
+    ``arrays`` holds their attributes and their ``u_*`` uniform columns; durations
+    and probabilities are derived from these (:class:`VariateModel`) only for the
+    episodes that reach a service.
+    """
 
     arrays: dict[str, np.ndarray]
     candidates: int
@@ -202,7 +239,6 @@ class DemandGenerator:
         self.population = population
         self.schedule = schedule
         self.streams = streams
-        self.variates = VariateModel(config)
         self.weights = hourly_weights(config, timeline)
         self.cumulative_weights = np.concatenate(([0.0], np.cumsum(self.weights)))
         cohort = population.cohort
@@ -285,7 +321,9 @@ class DemandGenerator:
         u_keep = self.streams["thinning"].random(n)
         keep = u_keep < self._retention(time, ltc, person_all, acuity, care_home)
 
-        arrays: dict[str, np.ndarray] = {
+        # Kept episodes in time order; each activity's uniforms gathered by row.
+        order = np.flatnonzero(keep)[np.argsort(time[keep], kind="stable")]
+        attributes: dict[str, np.ndarray] = {
             "time": time,
             "practice": practice.astype(np.int64),
             "person": person_all,
@@ -295,12 +333,11 @@ class DemandGenerator:
             "acuity": acuity.astype(np.int64),
             "care_home": care_home,
         }
-        arrays.update(self.variates(uniforms, arrays["acuity"], arrays["age_band"], ltc))
-        kept_in_time_order = np.flatnonzero(keep)[np.argsort(time[keep], kind="stable")]
-        kept = {name: values[kept_in_time_order] for name, values in arrays.items()}
+        kept = {name: values[order] for name, values in attributes.items()}
+        kept.update(uniform_columns({a: block[order] for a, block in uniforms.items()}))
 
-        history = np.zeros(cohort.size, dtype=np.int32)
-        np.add.at(history, kept["person"][kept["ltc"]], 1)
+        in_cohort = kept["person"][kept["ltc"]]
+        history = np.bincount(in_cohort, minlength=cohort.size).astype(np.int32)
         self.recent_episodes = [*self.recent_episodes[-3:], history]
         return PeriodDemand(arrays=kept, candidates=n, prevented_times=time[~keep])
 

@@ -3,14 +3,16 @@
 Each period's episodes are first routed with numpy (:mod:`sim.routing`); those
 resolved without queueing (GP, NHS 111 advice, hear-and-treat) never reach the
 event loop. The rest arrive one by one on the engine's agenda
-(:class:`~sim.engine.Engine`).
+(:class:`~sim.engine.Engine`), with durations derived only for them.
 
 Servers whose hold time is known when a job arrives (triage, A&E and UCC
 clinicians, ambulances) are booked first come, first served
 (:class:`~sim.services.BookedServers`), so each step there is an agenda
-callback. Beds, onward care and rapid response stay SimPy resources and
-processes: how long a bed is held depends on onward care, and a
-rapid-response request can be abandoned. Processes live only while an
+callback; an outcome already certain at booking (a see-and-treat, a UCC or
+A&E discharge) is recorded then. Beds and onward-care places are
+:class:`~sim.services.AgendaPool` units granted by agenda callbacks, first
+come, first served. Rapid response stays a SimPy resource and process (a
+request is abandoned if not met in time). Processes live only while an
 episode is being served, so the number of live processes stays small
 whatever the population size.
 
@@ -28,7 +30,7 @@ import numpy as np
 import simpy
 
 from sim.config import ModelConfig
-from sim.demand import VariateModel, draw_uniforms
+from sim.demand import VariateModel, draw_uniforms, uniform_columns
 from sim.engine import Engine
 from sim.interventions import DailySchedule
 from sim.recorder import (
@@ -46,7 +48,6 @@ from sim.recorder import (
     Recorder,
 )
 from sim.routing import (
-    ROUTING_ONLY,
     START_AE_GP_REFERRAL,
     START_AE_WALK_IN,
     START_AMBULANCE,
@@ -55,11 +56,10 @@ from sim.routing import (
     START_UCC_STREAMED,
     Router,
 )
-from sim.services import BookedRota, BookedServers, GPSameDayBook, Pool, RotaResource
+from sim.services import AgendaPool, BookedRota, BookedServers, GPSameDayBook, RotaResource
 from sim.streams import RandomStreams
 
 Process = Generator[simpy.Event, Any, None]
-Request = simpy.resources.resource.Request
 
 SEE_TREAT_DONE = OUTCOME_CODE["ambulance_see_and_treat"]
 MANAGED_AT_HOME = OUTCOME_CODE["managed_at_home"]
@@ -74,10 +74,14 @@ MONITOR_HOURS = 6.0
 class EpisodeBlock:
     """Episodes' attributes and variates as Python lists (fast scalar indexing)."""
 
-    def __init__(self, arrays: dict[str, np.ndarray]):
-        self.size = int(next(iter(arrays.values())).size)
-        for name, values in arrays.items():
-            setattr(self, name, values.tolist())
+    def __init__(self, columns: dict[str, list[Any]]):
+        self.size = len(next(iter(columns.values())))
+        for name, values in columns.items():
+            setattr(self, name, values)
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> EpisodeBlock:
+        return cls({name: values.tolist() for name, values in arrays.items()})
 
     def __getattr__(self, name: str) -> list[Any]:  # for type checkers: attributes are dynamic
         raise AttributeError(name)
@@ -85,8 +89,20 @@ class EpisodeBlock:
 
 # Episode attributes the services read (a readmission copies them from its first episode).
 ATTRIBUTES = ("age_band", "ltc", "acs", "acuity")
-# Columns of a period the services never read (who the patient is, routing's uniforms).
-NOT_FOR_SERVICES = frozenset((*ROUTING_ONLY, "person", "care_home"))
+# Uniforms the services compare with a probability themselves; the other ``u_*``
+# columns only feed :class:`~sim.demand.VariateModel` (or routing).
+DECISION_UNIFORMS = (
+    "u_see",
+    "u_path",
+    "u_accept",
+    "u_managed",
+    "u_transfer",
+    "u_admit",
+    "u_onward",
+    "u_readmit",
+)
+# Uniform and derived columns of an episode block, in the order a readmission's row is stored.
+FLOAT_COLUMNS = (*DECISION_UNIFORMS, *VariateModel.OUTPUTS)
 
 
 class ReadmissionSource:
@@ -97,9 +113,9 @@ class ReadmissionSource:
     readmission of a block takes row n. Variates depend on the patient's
     acuity, age band and LTC flag, so the first readmission of each such kind
     in a block derives the whole block's variates for that kind at once
-    (elementwise, so row n holds what deriving row n alone would give); the
-    readmission is row n of that kind's :class:`EpisodeBlock`, its attributes
-    copied from the discharged episode.
+    (elementwise, so row n holds what deriving row n alone would give) into a
+    table; the readmission is a one-episode block made from row n of that
+    kind's table, its attributes copied from the discharged episode.
     """
 
     def __init__(self, config: ModelConfig, streams: RandomStreams, recorder: Recorder):
@@ -107,35 +123,40 @@ class ReadmissionSource:
         self.streams = streams
         self.recorder = recorder
         self._uniforms: dict[str, np.ndarray] = {}
-        self._by_kind: dict[tuple[int, int, bool], EpisodeBlock] = {}
+        self._by_kind: dict[tuple[int, int, bool], np.ndarray] = {}
         self._next = READMISSION_BLOCK
 
-    def _derive(self, kind: tuple[int, int, bool]) -> EpisodeBlock:
+    def _derive(self, kind: tuple[int, int, bool]) -> np.ndarray:
+        """Columns x rows table of FLOAT_COLUMNS for this kind of patient."""
         acuity, age_band, ltc = kind
         n = READMISSION_BLOCK
-        arrays = self.variates(
+        columns = self.variates(
             self._uniforms, np.full(n, acuity), np.full(n, age_band), np.full(n, ltc)
         )
-        arrays["p_admit"] = np.ones(n)  # a readmission is, by definition, admitted
-        for name in ATTRIBUTES:
-            arrays[name] = np.zeros(n, dtype=np.int64)
-        block = EpisodeBlock(arrays)
-        self._by_kind[kind] = block
-        return block
+        columns["p_admit"] = np.ones(n)  # a readmission is, by definition, admitted
+        columns.update((name, self._uniforms[name]) for name in DECISION_UNIFORMS)
+        table = np.stack([columns[name] for name in FLOAT_COLUMNS])
+        self._by_kind[kind] = table
+        return table
 
     def make(self, source: EpisodeBlock, j: int, now: float) -> tuple[EpisodeBlock, int, int]:
         """The readmission's block, its row in it and its episode id."""
         if self._next >= READMISSION_BLOCK:
-            self._uniforms = draw_uniforms(self.streams, "readmission/", READMISSION_BLOCK)
+            blocks = draw_uniforms(self.streams, "readmission/", READMISSION_BLOCK)
+            self._uniforms = uniform_columns(blocks)
             self._by_kind = {}
             self._next = 0
         row = self._next
         self._next += 1
         kind = (source.acuity[j], source.age_band[j], source.ltc[j])
-        block = self._by_kind.get(kind) or self._derive(kind)
+        table = self._by_kind.get(kind)
+        if table is None:
+            table = self._derive(kind)
+        values = table[:, row].tolist()
+        columns = {name: [value] for name, value in zip(FLOAT_COLUMNS, values, strict=True)}
         for name in ATTRIBUTES:
-            getattr(block, name)[row] = getattr(source, name)[j]
-        return block, row, self.recorder.new_episodes([now], readmission=True)
+            columns[name] = [getattr(source, name)[j]]
+        return EpisodeBlock(columns), 0, self.recorder.new_episodes([now], readmission=True)
 
 
 class UrgentCareSystem:
@@ -156,6 +177,7 @@ class UrgentCareSystem:
         self.rec = recorder
         self.readmissions = readmissions
         self.router = Router(config, schedule, gp_book, recorder)
+        self.variates = VariateModel(config)
         s = config.services
         self.see_and_treat = list(s.ambulance.see_and_treat.as_tuple())
         self.turnaround = s.ambulance.handover_turnaround_hours
@@ -170,8 +192,8 @@ class UrgentCareSystem:
 
         self.triage = BookedServers(s.ae.triage_staff)
         self.ae_clinicians = BookedRota(self.ae_rota)
-        self.beds = Pool(env, s.wards.beds)
-        self.onward_care = RotaResource(env, schedule.onward_care_places[0])
+        self.beds = AgendaPool(env, s.wards.beds)
+        self.onward_care = AgendaPool(env, schedule.onward_care_places[0])
         self.ambulances = BookedServers(s.ambulance.vehicles)
         self.ucc_clinicians = BookedServers(s.ucc.clinicians)
         self.rrt_staff = RotaResource(env, schedule.rrt_staff[0])
@@ -219,14 +241,17 @@ class UrgentCareSystem:
             return
         first_id, arrays = period
         routed = self.router.route(arrays, first_id)
-        columns = {
-            name: values[routed.index]
-            for name, values in arrays.items()
-            if name not in NOT_FOR_SERVICES
+        index = routed.index
+        picked = {
+            name: arrays[name][index]
+            for name in ("time", *ATTRIBUTES, *DECISION_UNIFORMS, *VariateModel.INPUTS)
         }
-        columns["episode"] = first_id + routed.index
+        columns = self.variates(picked, picked["acuity"], picked["age_band"], picked["ltc"])
+        for name in ("time", *ATTRIBUTES, *DECISION_UNIFORMS):
+            columns[name] = picked[name]
+        columns["episode"] = first_id + index
         columns["start"] = routed.start
-        block = EpisodeBlock(columns)
+        block = EpisodeBlock.from_arrays(columns)
         due, clock = [], self._clock
         for now in block.time:
             delay = now - clock
@@ -407,21 +432,18 @@ class UrgentCareSystem:
         else:
             self.ae_arrive(b, j, episode, FROM_RRT)
 
-    # ------------------------------------------------ beds and onward care (SimPy)
-    # A ward stay is a chain of callbacks on SimPy's own bed and onward-care
-    # requests, with the length of stay on the agenda: the same requests, grants
-    # and releases, in the same order, as a process per patient would make.
+    # ----------------------------------------------------- beds and onward care
+    # A ward stay is a chain of callbacks: granted a bed (AgendaPool, first come
+    # first served), medically fit after the length of stay, then, for those who
+    # need it, holding the bed until an onward-care place is granted.
 
     def request_bed(
         self, b: EpisodeBlock, j: int, episode: int, source: int, arrived: float
     ) -> None:
         """Ask for a bed now (from A&E at ``arrived``, or a GP's direct admission)."""
-        bed = self.beds.request()
-        bed.callbacks.append(lambda _: self._admitted(b, j, episode, source, arrived, bed))
+        self.beds.request(self._admitted, b, j, episode, source, arrived)
 
-    def _admitted(
-        self, b: EpisodeBlock, j: int, episode: int, source: int, arrived: float, bed: Request
-    ) -> None:
+    def _admitted(self, b: EpisodeBlock, j: int, episode: int, source: int, arrived: float) -> None:
         env, rec = self.env, self.rec
         admitted = env.now
         if source != DIRECT:
@@ -433,32 +455,25 @@ class UrgentCareSystem:
         rec.admission_episode.append(episode)
         rec.finish(episode, ADMITTED, admitted)
         stay = b.los_h[j] * self.schedule.los_multiplier[int(admitted // 24.0)]
-        env.call_in(stay, self._medically_fit, b, j, episode, bed)
+        env.call_in(stay, self._medically_fit, b, j, episode)
 
-    def _medically_fit(self, b: EpisodeBlock, j: int, episode: int, bed: Request) -> None:
+    def _medically_fit(self, b: EpisodeBlock, j: int, episode: int) -> None:
         """Ready to leave; those who need onward care keep the bed until a place is free."""
         ready = self.env.now
         if b.u_onward[j] < b.p_onward[j]:
-            place = self.onward_care.request()
-            place.callbacks.append(lambda _: self._discharged(b, j, episode, bed, ready, place))
+            self.onward_care.request(self._discharged, b, j, episode, ready, True)
         else:
-            self._discharged(b, j, episode, bed, ready, None)
+            self._discharged(b, j, episode, ready, False)
 
     def _discharged(
-        self,
-        b: EpisodeBlock,
-        j: int,
-        episode: int,
-        bed: Request,
-        ready: float,
-        place: Request | None,
+        self, b: EpisodeBlock, j: int, episode: int, ready: float, onward: bool
     ) -> None:
         env, rec = self.env, self.rec
-        self.beds.release(bed)
+        self.beds.release()
         rec.discharge_episode.append(episode)
         rec.discharge_time.append(env.now)
         rec.discharge_delay_hours.append(env.now - ready)
         if b.u_readmit[j] < b.p_readmit[j]:
             env.call_in(b.readmit_h[j], self.readmit, b, j)
-        if place is not None:
-            env.call_in(b.onward_h[j], self.onward_care.release, place)
+        if onward:
+            env.call_in(b.onward_h[j], self.onward_care.release)

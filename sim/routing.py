@@ -34,8 +34,6 @@ ADVICE, TO_GP, TO_AMBULANCE, TO_UCC, TO_AE = range(5)
 START_UCC, START_UCC_STREAMED, START_AE_WALK_IN, START_AE_GP_REFERRAL = range(4)
 START_AMBULANCE, START_RRT_GP_REFERRAL, START_DIRECT_ADMISSION = range(4, 7)
 NO_SERVICE = -1
-# Columns only routing reads: the services' episode blocks leave them out.
-ROUTING_ONLY = ("practice", "u_contact", "u_fallback", "u_stream", "u_gp", "u_111", "u_hear")
 
 
 def cumulative(shares: tuple[float, ...]) -> np.ndarray:

@@ -1,11 +1,13 @@
 """Finite-capacity services that need more than a plain ``simpy.Resource``.
 
 * :class:`Pool` is a ``simpy.Resource`` whose release costs the same however
-  many servers it has (beds).
+  many servers it has.
 * :class:`RotaResource` is a SimPy resource whose number of servers follows a
-  rota (A&E clinicians by hour, rapid-response staff by day). Lowering the
-  capacity never interrupts a service in progress; raising it starts waiting
-  requests at once.
+  rota (rapid-response staff by day). Lowering the capacity never interrupts a
+  service in progress; raising it starts waiting requests at once.
+* :class:`AgendaPool` has the semantics of a :class:`RotaResource` used as
+  request, grant, release, for holders who wait on nothing else (beds, onward
+  care places): a grant is a callback on the engine's agenda, not a SimPy event.
 * :class:`BookedServers` and :class:`BookedRota` are first-come-first-served
   servers for jobs whose hold time is known when they arrive (triage, A&E
   clinicians, UCC clinicians, ambulances). A job is booked straight onto the
@@ -22,12 +24,15 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import simpy
 
 from sim.config import ModelConfig, OpeningHours
+from sim.engine import Callback, Engine
 from sim.interventions import DailySchedule
 from sim.population import Population
 from sim.streams import RandomStreams
@@ -76,6 +81,60 @@ class RotaResource(Pool):
         # SimPy grants one waiting request per trigger; grant all that now fit.
         while self.put_queue and len(self.users) < capacity:
             self._trigger_put(None)
+
+
+class AgendaPool:
+    """Identical units granted first come, first served, by callbacks on the agenda.
+
+    ``request(callback, *args)`` runs ``callback(*args)`` when a unit is granted:
+    at once (as the engine's next callback at this time) if fewer than
+    ``capacity`` are held, else when an earlier holder's :meth:`release`, or a
+    rise in :meth:`set_capacity`, frees one for it. This is what a SimPy
+    resource does with a request and the callbacks on it, with the same grant
+    times (tested against ``simpy.Resource`` and :class:`RotaResource`), at the
+    cost of one agenda entry per grant instead of a request event, a grant
+    event and a release event. A grant runs after the SimPy events already due
+    at that time, as a SimPy grant's callbacks would.
+    """
+
+    def __init__(self, env: Engine, capacity: int):
+        self.env = env
+        self.count = 0  # units held
+        self.queue: deque[tuple[Callback, tuple[Any, ...]]] = deque()  # waiting, in order
+        self.granted = 0  # grants so far (a count of resource uses)
+        self.capacity = 0
+        self.set_capacity(capacity)
+
+    def request(self, callback: Callback, *args: Any) -> None:
+        if self.count < self.capacity:
+            self.count += 1
+            self.granted += 1
+            self.env.call_in(0.0, callback, *args)
+        else:
+            self.queue.append((callback, args))
+
+    def release(self) -> None:
+        """Give back one unit; the longest-waiting request gets it if the capacity allows."""
+        if self.count < 1:
+            raise RuntimeError("release without a unit held")
+        self.count -= 1
+        if self.queue:
+            self._grant_waiting()
+
+    def set_capacity(self, capacity: int) -> None:
+        """Change the number of units; a fall never takes a unit from its holder."""
+        if capacity < 0:
+            raise ValueError("capacity must be non-negative")
+        self.capacity = capacity
+        self._grant_waiting()
+
+    def _grant_waiting(self) -> None:
+        queue, env = self.queue, self.env
+        while queue and self.count < self.capacity:
+            callback, args = queue.popleft()
+            self.count += 1
+            self.granted += 1
+            env.call_in(0.0, callback, *args)
 
 
 class BookedServers:
