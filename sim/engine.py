@@ -18,14 +18,21 @@ Rules, which keep results identical to running every step as a SimPy timeout:
 * on a tie SimPy's event runs first, and agenda entries due at the same time
   run in the order they were made (as SimPy orders events by creation).
 
-Beds, onward care and the rapid-response team stay SimPy resources and
-processes: whether and when they are granted depends on other patients' future.
+The agenda is a heap of entries due within the current window (``window``
+hours, a power of two, windows aligned to its multiples) plus a bucket of
+later entries per window:
+most entries waiting at any time are lengths of stay and readmissions days
+ahead, and keeping them out of the heap keeps each heap operation short. A
+marker entry at the window's end moves the next bucket into the heap; entries
+keep their due time and creation number, so the order is exactly that of one
+heap.
 """
 
 from __future__ import annotations
 
 import gc
 import heapq
+import math
 from collections.abc import Callable
 from itertools import count
 from typing import Any
@@ -39,12 +46,23 @@ Callback = Callable[..., object]  # any return value is ignored
 LOOP_GC_THRESHOLD = 100_000
 
 
+Entry = tuple[float, int, Callback, tuple[Any, ...]]
+
+
 class Engine(simpy.Environment):
     """A ``simpy.Environment`` that also runs time-stamped callbacks from an agenda."""
 
-    def __init__(self) -> None:
+    def __init__(self, window: float = 4.0) -> None:
         super().__init__()
-        self._agenda: list[tuple[float, int, Callback, tuple[Any, ...]]] = []
+        if not (window > 0 and math.frexp(window)[0] == 0.5):
+            # A power of two keeps window boundaries and bucket numbers exact in
+            # floating point, so an entry is never filed in a window already past.
+            raise ValueError("window must be a positive power of two (hours)")
+        self._agenda: list[Entry] = []  # heap of entries due before _window_end
+        self._later: dict[int, list[Entry]] = {}  # window number -> its entries
+        self._window = window
+        self._window_end = window
+        self._marker_pending = False
         self._order = count()
         self.horizon = float("inf")  # end of the current (or last) run_until
 
@@ -65,18 +83,56 @@ class Engine(simpy.Environment):
 
     def call_in(self, delay: float, callback: Callback, *args: Any) -> None:
         """Run ``callback(*args)`` ``delay`` hours from now (``delay`` >= 0)."""
-        heapq.heappush(self._agenda, (self._now + delay, next(self._order), callback, args))
+        due = self._now + delay
+        if due < self._window_end:
+            heapq.heappush(self._agenda, (due, next(self._order), callback, args))
+        else:
+            self._defer((due, next(self._order), callback, args))
 
     def call_at(self, due: float, callback: Callback, *args: Any) -> None:
         """Run ``callback(*args)`` at ``due`` (not before now)."""
         if due < self._now:
             raise ValueError(f"cannot schedule at {due}, before now ({self._now})")
-        heapq.heappush(self._agenda, (due, next(self._order), callback, args))
+        if due < self._window_end:
+            heapq.heappush(self._agenda, (due, next(self._order), callback, args))
+        else:
+            self._defer((due, next(self._order), callback, args))
+
+    def _defer(self, entry: Entry) -> None:
+        """Keep an entry due after the current window in its window's bucket."""
+        if not self._marker_pending:
+            # No bucket waiting: the window starts again from the window holding now.
+            self._window_end = (self._now // self._window + 1.0) * self._window
+            if entry[0] < self._window_end:
+                heapq.heappush(self._agenda, entry)
+                return
+            self._marker_pending = True
+            marker = (self._window_end, next(self._order), self._next_window, ())
+            heapq.heappush(self._agenda, marker)
+        key = int(entry[0] // self._window)
+        bucket = self._later.get(key)
+        if bucket is None:
+            self._later[key] = [entry]
+        else:
+            bucket.append(entry)
+
+    def _next_window(self) -> None:
+        """At a window's end (the marker entry): move the next window's entries to the heap."""
+        entries = self._later.pop(int(self._window_end // self._window), [])
+        self._window_end += self._window
+        for entry in entries:
+            heapq.heappush(self._agenda, entry)
+        if self._later:
+            marker = (self._window_end, next(self._order), self._next_window, ())
+            heapq.heappush(self._agenda, marker)
+        else:
+            self._marker_pending = False
 
     @property
     def agenda_size(self) -> int:
         """Callbacks still due."""
-        return len(self._agenda)
+        later = sum(len(entries) for entries in self._later.values())
+        return len(self._agenda) - self._marker_pending + later
 
     def run_until(self, horizon: float) -> None:
         """Run agenda and SimPy events, earliest first, up to (not including) ``horizon``."""

@@ -156,7 +156,7 @@ class ReadmissionSource:
         columns = {name: [value] for name, value in zip(FLOAT_COLUMNS, values, strict=True)}
         for name in ATTRIBUTES:
             columns[name] = [getattr(source, name)[j]]
-        return EpisodeBlock(columns), 0, self.recorder.new_episodes([now], readmission=True)
+        return EpisodeBlock(columns), 0, self.recorder.new_readmission(now)
 
 
 class UrgentCareSystem:

@@ -123,16 +123,25 @@ class Recorder:
     monitor_ae_queue: array = field(default_factory=_ints)
     monitor_onward: array = field(default_factory=_ints)
 
-    def new_episodes(self, arrival_times: list[float], readmission: bool = False) -> int:
-        """Reserve ids for episodes arriving at ``arrival_times``; returns the first id."""
-        first = len(self.outcome)
-        count = len(arrival_times)
-        self.arrival_time.extend(arrival_times)
-        self.is_readmission.extend([int(readmission)] * count)
-        self.outcome.extend(bytes(count))
-        self.end_time.extend([float("nan")] * count)
-        self.first_contact.extend([AE if readmission else -1] * count)
+    def new_episodes(self, arrival_times: np.ndarray) -> int:
+        """Reserve ids for first episodes arriving at ``arrival_times``; returns the first id."""
+        first, count = len(self.outcome), int(arrival_times.size)
+        self.arrival_time.frombytes(np.ascontiguousarray(arrival_times, dtype=float).tobytes())
+        self.is_readmission.frombytes(bytes(count))
+        self.outcome.frombytes(bytes(count))
+        self.end_time.frombytes(np.full(count, np.nan).tobytes())
+        self.first_contact.frombytes(np.full(count, -1, dtype=np.int8).tobytes())
         return first
+
+    def new_readmission(self, now: float) -> int:
+        """Reserve the id of a readmission arriving (at A&E) now."""
+        episode = len(self.outcome)
+        self.arrival_time.append(now)
+        self.is_readmission.append(1)
+        self.outcome.append(0)
+        self.end_time.append(float("nan"))
+        self.first_contact.append(AE)
+        return episode
 
     def set_first_contact(self, episodes: np.ndarray, contacts: np.ndarray) -> None:
         np.frombuffer(self.first_contact, dtype=np.int8)[episodes] = contacts

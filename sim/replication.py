@@ -96,11 +96,10 @@ def simulate(
     def periods() -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         for period in demand.periods():
             recorder.prevented_time.extend(period.prevented_times.tolist())
-            times = period.arrays["time"].tolist()
-            first = recorder.new_episodes(times)
+            first = recorder.new_episodes(period.arrays["time"])
             if event_log:
                 part = {k: period.arrays[k] for k in EVENT_LOG_COLUMNS}
-                part["episode"] = np.arange(first, first + len(times))
+                part["episode"] = np.arange(first, first + period.size)
                 logged.append(part)
             yield first, period.arrays
 

@@ -186,7 +186,9 @@ class BookedRota:
         self.rota = [int(n) for n in servers_by_hour]
         self._ends: list[float] = []  # heap: ends of jobs started or booked to start
         self._last_start = 0.0
-        self._starts: list[float] = []  # heap: starts still ahead (the queue), for waiting()
+        # Starts in booking order, which is time order (each job starts no earlier
+        # than the one booked before it): those still ahead are the queue, for waiting().
+        self._starts: deque[float] = deque()
 
     def book(self, now: float, hold: float) -> float:
         """Book a job arriving ``now`` that holds a server for ``hold``; return its start."""
@@ -200,7 +202,7 @@ class BookedRota:
             next_hour = math.floor(t) + 1.0
             t = ends[0] if ends and ends[0] < next_hour else next_hour
         heapq.heappush(ends, t + hold)
-        heapq.heappush(self._starts, t)
+        self._starts.append(t)
         self._last_start = t
         return t
 
@@ -211,7 +213,7 @@ class BookedRota:
         """
         starts = self._starts
         while starts and starts[0] <= now:
-            heapq.heappop(starts)
+            starts.popleft()
         return len(starts)
 
 

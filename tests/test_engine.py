@@ -187,3 +187,45 @@ def test_pool_grants_and_releases_like_a_simpy_resource() -> None:
     rng = random.Random(3)
     plan = [(rng.expovariate(2.0), rng.expovariate(0.3)) for _ in range(3000)]
     assert _grant_times(Pool, plan) == _grant_times(simpy.Resource, plan)
+
+
+def _run_log(window: float) -> tuple[list[tuple[str, float, int]], int]:
+    """A random cascade of callbacks (delays near, far, zero and on the hour) and a
+    SimPy process ticking on the hour, run to a horizon, then resumed."""
+    env = Engine(window)
+    rng = random.Random(5)
+    ids = iter(range(10**9))
+    log: list[tuple[str, float, int]] = []
+
+    def callback(i: int) -> None:
+        log.append(("agenda", env.now, i))
+        for _ in range(rng.randint(0, 2) if i < 4000 else 0):
+            delay = rng.choice(
+                [0.0, rng.expovariate(1.0), rng.expovariate(0.01), 6.0, float(rng.randint(1, 40))]
+            )
+            env.call_in(delay, callback, next(ids))
+
+    def ticks() -> simpy.events.ProcessGenerator:
+        while True:
+            yield env.timeout(1.0)
+            log.append(("simpy", env.now, -1))
+            if rng.random() < 0.2:
+                env.call_in(0.0, callback, next(ids))
+
+    env.process(ticks())
+    for _ in range(50):
+        env.call_at(rng.uniform(0, 100), callback, next(ids))
+    env.run_until(300.0)
+    waiting = env.agenda_size
+    env.run_until(3000.0)
+    return log, waiting
+
+
+def test_windowed_agenda_runs_entries_in_exactly_one_heaps_order() -> None:
+    one_heap, waiting = _run_log(window=2.0**60)
+    assert len(one_heap) > 5000 and waiting > 50
+    for window in (0.5, 4.0, 32.0):
+        assert _run_log(window) == (one_heap, waiting)
+    for bad in (0.0, -4.0, 6.0):
+        with pytest.raises(ValueError, match="power of two"):
+            Engine(window=bad)
