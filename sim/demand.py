@@ -14,7 +14,7 @@ one that do-nothing has (common random numbers at the level of the patient).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,6 +52,14 @@ def draw_uniforms(streams: RandomStreams, prefix: str, n: int) -> dict[str, np.n
         activity: streams[f"{prefix}{activity}"].random((n, len(columns)))
         for activity, columns in UNIFORM_COLUMNS.items()
     }
+
+
+# Where each ``u_*`` column lives: its activity's block and its position there.
+COLUMN_SOURCE: dict[str, tuple[str, int]] = {
+    name: (activity, k)
+    for activity, names in UNIFORM_COLUMNS.items()
+    for k, name in enumerate(names)
+}
 
 
 def uniform_columns(blocks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -209,18 +217,32 @@ def hourly_weights(config: ModelConfig, timeline: Timeline) -> np.ndarray:
 class PeriodDemand:
     """Episodes of one period that survived thinning, sorted by arrival time.
 
-    ``arrays`` holds their attributes and their ``u_*`` uniform columns; durations
-    and probabilities are derived from these (:class:`VariateModel`) only for the
-    episodes that reach a service.
+    ``arrays`` holds their attributes. Their uniforms stay in the blocks they
+    were drawn in (one row per candidate episode; ``order`` maps kept episodes
+    to rows) and are gathered by :meth:`uniform_columns` only where needed:
+    routing's for every episode, the services' only for episodes that reach one.
     """
 
     arrays: dict[str, np.ndarray]
+    uniforms: dict[str, np.ndarray]
+    order: np.ndarray
     candidates: int
     prevented_times: np.ndarray
 
     @property
     def size(self) -> int:
         return int(self.arrays["time"].size)
+
+    def uniform_columns(
+        self, names: Sequence[str], episodes: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """The named ``u_*`` columns for these episodes (positions in ``arrays``; all if None)."""
+        rows = self.order if episodes is None else self.order[episodes]
+        columns = {}
+        for name in names:
+            activity, k = COLUMN_SOURCE[name]
+            columns[name] = self.uniforms[activity][rows, k]
+        return columns
 
 
 class DemandGenerator:
@@ -321,7 +343,7 @@ class DemandGenerator:
         u_keep = self.streams["thinning"].random(n)
         keep = u_keep < self._retention(time, ltc, person_all, acuity, care_home)
 
-        # Kept episodes in time order; each activity's uniforms gathered by row.
+        # Kept episodes in time order (their uniforms are gathered later, where needed).
         order = np.flatnonzero(keep)[np.argsort(time[keep], kind="stable")]
         attributes: dict[str, np.ndarray] = {
             "time": time,
@@ -334,12 +356,17 @@ class DemandGenerator:
             "care_home": care_home,
         }
         kept = {name: values[order] for name, values in attributes.items()}
-        kept.update(uniform_columns({a: block[order] for a, block in uniforms.items()}))
 
         in_cohort = kept["person"][kept["ltc"]]
         history = np.bincount(in_cohort, minlength=cohort.size).astype(np.int32)
         self.recent_episodes = [*self.recent_episodes[-3:], history]
-        return PeriodDemand(arrays=kept, candidates=n, prevented_times=time[~keep])
+        return PeriodDemand(
+            arrays=kept,
+            uniforms=uniforms,
+            order=order,
+            candidates=n,
+            prevented_times=time[~keep],
+        )
 
     def _retention(
         self,

@@ -30,7 +30,7 @@ import numpy as np
 import simpy
 
 from sim.config import ModelConfig
-from sim.demand import VariateModel, draw_uniforms, uniform_columns
+from sim.demand import PeriodDemand, VariateModel, draw_uniforms, uniform_columns
 from sim.engine import Engine
 from sim.interventions import DailySchedule
 from sim.recorder import (
@@ -48,6 +48,7 @@ from sim.recorder import (
     Recorder,
 )
 from sim.routing import (
+    ROUTING_UNIFORMS,
     START_AE_GP_REFERRAL,
     START_AE_WALK_IN,
     START_AMBULANCE,
@@ -220,10 +221,10 @@ class UrgentCareSystem:
             yield env.timeout(every_hours)
 
     # --------------------------------------------------------------- arrivals
-    def start_arrivals(self, periods: Iterator[tuple[int, dict[str, np.ndarray]]]) -> None:
+    def start_arrivals(self, periods: Iterator[tuple[int, PeriodDemand]]) -> None:
         """Route the first period now; each period routes the next at its last arrival.
 
-        ``periods`` yields each period's first episode id and its arrays (time order).
+        ``periods`` yields each period's first episode id and its episodes (time order).
         """
         self._periods = periods
         self._clock = self.env.now
@@ -239,13 +240,12 @@ class UrgentCareSystem:
         period = next(self._periods, None)
         if period is None:
             return
-        first_id, arrays = period
-        routed = self.router.route(arrays, first_id)
+        first_id, demand = period
+        arrays = demand.arrays
+        routed = self.router.route({**arrays, **demand.uniform_columns(ROUTING_UNIFORMS)}, first_id)
         index = routed.index
-        picked = {
-            name: arrays[name][index]
-            for name in ("time", *ATTRIBUTES, *DECISION_UNIFORMS, *VariateModel.INPUTS)
-        }
+        picked = {name: arrays[name][index] for name in ("time", *ATTRIBUTES)}
+        picked.update(demand.uniform_columns((*DECISION_UNIFORMS, *VariateModel.INPUTS), index))
         columns = self.variates(picked, picked["acuity"], picked["age_band"], picked["ltc"])
         for name in ("time", *ATTRIBUTES, *DECISION_UNIFORMS):
             columns[name] = picked[name]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import ModelConfig
-from sim.demand import DemandGenerator
+from sim.demand import DemandGenerator, PeriodDemand
 from sim.engine import Engine
 from sim.interventions import daily_schedule
 from sim.metrics import MetricContext, annual_metrics
@@ -93,7 +93,7 @@ def simulate(
     )
     logged: list[dict[str, np.ndarray]] = []
 
-    def periods() -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    def periods() -> Iterator[tuple[int, PeriodDemand]]:
         for period in demand.periods():
             recorder.prevented_time.extend(period.prevented_times.tolist())
             first = recorder.new_episodes(period.arrays["time"])
@@ -101,7 +101,7 @@ def simulate(
                 part = {k: period.arrays[k] for k in EVENT_LOG_COLUMNS}
                 part["episode"] = np.arange(first, first + period.size)
                 logged.append(part)
-            yield first, period.arrays
+            yield first, period
 
     env.process(system.rota())
     env.process(system.monitor())

@@ -2,10 +2,10 @@
 
 An episode's first contact, the GP and NHS 111 outcomes, streaming at the A&E
 front door and hear-and-treat follow from its own pre-drawn uniforms, its
-acuity and its arrival time. The one sequential element is the GP same-day
-book, which fills in arrival order; it changes only at arrivals, so it is
-walked in time order in a short loop over the episodes that ask for a slot.
-Everything else is numpy over the period. Episodes resolved without queueing
+acuity and its arrival time. The GP same-day book fills in arrival order;
+its answers follow from each request's place in its practice's day
+(:meth:`~sim.services.GPSameDayBook.book_many`), so everything is numpy over
+the period. Episodes resolved without queueing
 (GP, NHS 111 advice, out-of-hours GP, hear-and-treat) are recorded here and
 never reach the event loop; the rest come back as :class:`Routed` with the
 service each one starts at.
@@ -34,6 +34,8 @@ ADVICE, TO_GP, TO_AMBULANCE, TO_UCC, TO_AE = range(5)
 START_UCC, START_UCC_STREAMED, START_AE_WALK_IN, START_AE_GP_REFERRAL = range(4)
 START_AMBULANCE, START_RRT_GP_REFERRAL, START_DIRECT_ADMISSION = range(4, 7)
 NO_SERVICE = -1
+# The uniform columns routing reads, for every episode of a period.
+ROUTING_UNIFORMS = ("u_contact", "u_fallback", "u_stream", "u_gp", "u_111", "u_hear")
 
 
 def cumulative(shares: tuple[float, ...]) -> np.ndarray:
@@ -96,7 +98,7 @@ class Router:
         asks_gp = preferred == GP
         status = np.full(time.size, CLOSED, dtype=np.int64)
         asking = np.flatnonzero(asks_gp | ((preferred == NHS111) & (nhs111 == TO_GP)))
-        status[asking] = self._book(practice[asking].tolist(), time[asking].tolist())
+        status[asking] = self.gp_book.book_many(practice[asking], time[asking])
         first_booked = asks_gp & (status == BOOKED)
         failed = asks_gp & ~first_booked
         contact = np.where(first_booked, GP, np.where(failed, fallback, preferred))
@@ -150,8 +152,3 @@ class Router:
             rec.finish_many(episode[mask], OUTCOME_CODE[outcome], time[mask])
         index = np.flatnonzero(start != NO_SERVICE)
         return Routed(index=index, start=start[index])
-
-    def _book(self, practices: list[int], times: list[float]) -> list[int]:
-        """Ask each practice's same-day book in arrival order (it fills as it goes)."""
-        try_book = self.gp_book.try_book
-        return [try_book(p, t) for p, t in zip(practices, times, strict=True)]

@@ -263,31 +263,65 @@ class GPSameDayBook:
         routine = streams["gp_routine"].poisson(routine_mean)
         self.slots = np.where(is_open, np.rint(slots), 0).astype(np.int64)
         self.routine = np.where(is_open, routine, 0).astype(np.int64)
-        self.open_hour = open_hour.tolist()
-        self.close_hour = close_hour.tolist()
-        self._slots = self.slots.tolist()
-        self._routine = self.routine.tolist()
-        self._used = np.zeros((n_practices, days), dtype=np.int64).tolist()
+        self.open_hour = open_hour
+        self.close_hour = close_hour
+        self._used = np.zeros((n_practices, days), dtype=np.int64)  # urgent slots booked
 
     def try_book(self, practice: int, now: float) -> int:
-        """BOOKED, NO_SLOT or CLOSED for an urgent request at time ``now`` (hours)."""
+        """BOOKED, NO_SLOT or CLOSED for one urgent request at time ``now`` (hours).
+
+        Routine requests are assumed to arrive evenly through opening hours, so
+        by a fraction ``elapsed`` of the day ``routine * elapsed`` slots have gone
+        to them; an urgent request gets a slot if what is left exceeds that.
+        """
         day = int(now // 24.0)
         hour = now - 24.0 * day
-        opens = self.open_hour[practice][day]
-        closes = self.close_hour[practice][day]
+        opens = float(self.open_hour[practice, day])
+        closes = float(self.close_hour[practice, day])
         if hour < opens or hour >= closes:
             return CLOSED
-        used = self._used[practice]
         elapsed = (hour - opens) / (closes - opens)
-        if used[day] + self._routine[practice][day] * elapsed < self._slots[practice][day]:
-            used[day] += 1
+        used = int(self._used[practice, day])
+        if used + int(self.routine[practice, day]) * elapsed < self.slots[practice, day]:
+            self._used[practice, day] += 1
             return BOOKED
         return NO_SLOT
 
+    def book_many(self, practices: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """:meth:`try_book` for requests in time order, all at once, with the same answers.
+
+        Within a practice's day the slots left for urgent requests only shrink as
+        the day goes on, so once one request finds none, every later one that day
+        finds none. Up to that point every earlier request was booked, so a request
+        is booked exactly when ``booked before today's first + earlier requests
+        today + routine * elapsed < slots``: each answer follows from the
+        request's place in its practice-day, with no loop.
+        """
+        status = np.full(times.size, CLOSED, dtype=np.int64)
+        day = np.floor_divide(times, 24.0).astype(np.int64)
+        hour = times - 24.0 * day
+        opens = self.open_hour[practices, day]
+        closes = self.close_hour[practices, day]
+        asking = np.flatnonzero((hour >= opens) & (hour < closes))
+        if asking.size == 0:
+            return status
+        # Requests grouped by practice-day, in time order within each group.
+        group = practices[asking] * self._used.shape[1] + day[asking]
+        order = np.argsort(group, kind="stable")
+        by_group, group = asking[order], group[order]
+        first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        size = np.diff(np.r_[first, group.size])
+        rank = np.arange(group.size) - np.repeat(first, size)
+        p, d = practices[by_group], day[by_group]
+        elapsed = (hour[by_group] - opens[by_group]) / (closes[by_group] - opens[by_group])
+        booked = (self._used[p, d] + rank) + self.routine[p, d] * elapsed < self.slots[p, d]
+        status[by_group] = np.where(booked, BOOKED, NO_SLOT)
+        np.add.at(self._used, (p[booked], d[booked]), 1)
+        return status
+
     def routine_served(self) -> np.ndarray:
         """Routine same-day requests served per practice-day (slots left after urgent use)."""
-        used = np.array(self._used, dtype=np.int64)
-        return np.minimum(self.routine, np.maximum(self.slots - used, 0))
+        return np.minimum(self.routine, np.maximum(self.slots - self._used, 0))
 
 
 def _hours_by_day(hours: OpeningHours, weekend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

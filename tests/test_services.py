@@ -9,8 +9,22 @@ import numpy as np
 import pytest
 import simpy
 
+from sim.config import ModelConfig
 from sim.engine import Engine
-from sim.services import AgendaPool, BookedRota, BookedServers, RotaResource
+from sim.interventions import daily_schedule
+from sim.population import build_population
+from sim.replication import timeline_for
+from sim.services import (
+    BOOKED,
+    CLOSED,
+    NO_SLOT,
+    AgendaPool,
+    BookedRota,
+    BookedServers,
+    GPSameDayBook,
+    RotaResource,
+)
+from sim.streams import RandomStreams
 
 
 def _jobs(n: int, rate: float, mean_hold: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -149,3 +163,37 @@ def test_agenda_pool_keeps_holders_when_capacity_falls() -> None:
         pool.release()
     with pytest.raises(ValueError):
         pool.set_capacity(-1)
+
+
+def _gp_book(config: ModelConfig) -> GPSameDayBook:
+    streams = RandomStreams(4, 0)
+    timeline = timeline_for(config)
+    population = build_population(config, streams)
+    growth = np.ones(timeline.total_days)
+    return GPSameDayBook(
+        config, timeline, population, daily_schedule(config, timeline), streams, growth
+    )
+
+
+def test_gp_book_books_a_period_at_once_as_one_by_one(best_case: ModelConfig) -> None:
+    # Busy days (about 30 requests per practice-day), so books run out.
+    one_by_one, at_once = _gp_book(best_case), _gp_book(best_case)
+    rng = np.random.default_rng(8)
+    n_practices = one_by_one.slots.shape[0]
+    times = np.sort(rng.uniform(0, 24.0 * 20, 60_000))
+    times[1::50] = times[::50][: times[1::50].size]  # some requests at the same moment
+    times = np.sort(times)
+    practices = rng.integers(0, n_practices, times.size)
+    pairs = zip(practices.tolist(), times.tolist(), strict=True)
+    expected = [one_by_one.try_book(p, t) for p, t in pairs]
+    # Two periods, the second starting at 11:00 on a day the first began.
+    half = int(np.searchsorted(times, 24.0 * 10 + 11.0))
+    got = np.concatenate(
+        [
+            at_once.book_many(practices[:half], times[:half]),
+            at_once.book_many(practices[half:], times[half:]),
+        ]
+    )
+    assert got.tolist() == expected
+    assert min(expected.count(status) for status in (BOOKED, NO_SLOT, CLOSED)) > 5_000
+    assert np.array_equal(at_once.routine_served(), one_by_one.routine_served())
