@@ -47,6 +47,7 @@ from sim.recorder import (
     UCC_TRANSFER,
     WALK_IN,
     Recorder,
+    as_array,
 )
 from sim.routing import (
     ROUTING_UNIFORMS,
@@ -98,8 +99,8 @@ class EpisodeBlock:
 def _flat(values: np.ndarray) -> array[Any]:
     """A numpy column as an ``array.array`` (floats stay floats, integers and flags ints)."""
     if values.dtype.kind == "f":
-        return array("d", values.astype(np.float64, copy=False).tobytes())
-    return array("q", values.astype(np.int64, copy=False).tobytes())
+        return as_array("d", values)
+    return as_array("q", values)
 
 
 # Episode attributes the services read (a readmission copies them from its first episode).

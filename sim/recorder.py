@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +48,19 @@ HEAR_AND_TREAT, SEE_AND_TREAT, CONVEYED, PATHFINDER = range(4)
 # rapid response, readmission (and DIRECT: a GP's direct admission, not through A&E)
 WALK_IN, BY_AMBULANCE, GP_REFERRAL, UCC_TRANSFER, FROM_RRT, READMISSION = range(6)
 DIRECT = 6  # direct admission from GP, not through A&E
+
+
+def as_array(typecode: str, values: np.ndarray) -> array[Any]:
+    """A numpy array as an ``array.array`` of ``typecode``, in one copy."""
+    flat: array[Any] = array(typecode)
+    extend_from(flat, values)
+    return flat
+
+
+def extend_from(target: array[Any], values: np.ndarray) -> None:
+    """Append a numpy array's values to an ``array.array`` (one copy, converted to its type)."""
+    contiguous = np.ascontiguousarray(values, dtype=np.dtype(target.typecode))
+    target.frombytes(contiguous.data.cast("B"))
 
 
 def _floats() -> array:
@@ -126,11 +140,11 @@ class Recorder:
     def new_episodes(self, arrival_times: np.ndarray) -> int:
         """Reserve ids for first episodes arriving at ``arrival_times``; returns the first id."""
         first, count = len(self.outcome), int(arrival_times.size)
-        self.arrival_time.frombytes(np.ascontiguousarray(arrival_times, dtype=float).tobytes())
+        extend_from(self.arrival_time, arrival_times)
         self.is_readmission.frombytes(bytes(count))
         self.outcome.frombytes(bytes(count))
-        self.end_time.frombytes(np.full(count, np.nan).tobytes())
-        self.first_contact.frombytes(np.full(count, -1, dtype=np.int8).tobytes())
+        extend_from(self.end_time, np.full(count, np.nan))
+        extend_from(self.first_contact, np.full(count, -1))
         return first
 
     def new_readmission(self, now: float) -> int:
