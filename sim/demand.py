@@ -238,21 +238,10 @@ class PeriodDemand:
     ) -> dict[str, np.ndarray]:
         """The named ``u_*`` columns for these episodes (positions in ``arrays``; all if None)."""
         rows = self.order if episodes is None else self.order[episodes]
-        wanted: dict[str, list[tuple[str, int]]] = {}
+        columns = {}
         for name in names:
             activity, k = COLUMN_SOURCE[name]
-            wanted.setdefault(activity, []).append((name, k))
-        columns = {}
-        for activity, picks in wanted.items():
-            block = self.uniforms[activity]
-            if len(picks) == 1:
-                name, k = picks[0]
-                columns[name] = block[rows, k]
-            else:
-                # Whole rows at once: one pass over memory (rows are in random order)
-                # instead of one per column.
-                gathered = block[rows]
-                columns.update((name, gathered[:, k]) for name, k in picks)
+            columns[name] = self.uniforms[activity][rows, k]
         return columns
 
 
