@@ -18,14 +18,14 @@ Rules, which keep results identical to running every step as a SimPy timeout:
 * on a tie SimPy's event runs first, and agenda entries due at the same time
   run in the order they were made (as SimPy orders events by creation).
 
-The agenda is a heap of entries due within the current window (``window``
-hours, a power of two, windows aligned to its multiples) plus a bucket of
-later entries per window:
-most entries waiting at any time are lengths of stay and readmissions days
-ahead, and keeping them out of the heap keeps each heap operation short. A
-marker entry at the window's end moves the next bucket into the heap; entries
-keep their due time and creation number, so the order is exactly that of one
-heap.
+The agenda is a heap of the entries due within the current window
+(``window`` hours, a power of two; windows start at its multiples) plus a
+bucket per later window. Most entries waiting at any time are lengths of stay
+and readmissions days ahead; keeping them out of the heap keeps each heap
+operation short (about 17 entries instead of 570 in a Dudley run). A marker
+entry at each window's end moves the next bucket into the heap; entries keep
+their due time and creation number, so they run in exactly the order one heap
+would give.
 """
 
 from __future__ import annotations
