@@ -22,7 +22,7 @@ The agenda is a heap of the entries due within the current window
 (``window`` hours, a power of two; windows start at its multiples) plus a
 bucket per later window. Most entries waiting at any time are lengths of stay
 and readmissions days ahead; keeping them out of the heap keeps each heap
-operation short (about 17 entries instead of 570 in a Dudley run). A marker
+operation short (about 19 entries instead of 570 in a Dudley run). A marker
 entry at each window's end moves the next bucket into the heap; entries keep
 their due time and creation number, so they run in exactly the order one heap
 would give.
