@@ -62,7 +62,7 @@ COLUMN_SOURCE: dict[str, tuple[str, int]] = {
 }
 
 
-def uniform_columns(blocks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def named_columns(blocks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Each activity's (n x k) block as named columns (views, no copy)."""
     return {
         name: blocks[activity][:, k]
@@ -88,7 +88,7 @@ class VariateModel:
     variates costs little more than deriving a whole period's.
     """
 
-    # The uniform columns it reads and the columns it derives.
+    # The uniform columns it reads.
     INPUTS = (
         "u_scene",
         "u_convey",
@@ -101,21 +101,6 @@ class VariateModel:
         "u_los",
         "u_onward_days",
         "u_readmit_delay",
-    )
-    OUTPUTS = (
-        "scene_h",
-        "convey_h",
-        "visit_h",
-        "ucc_h",
-        "triage_h",
-        "treat_h",
-        "results_h",
-        "p_admit",
-        "los_h",
-        "p_onward",
-        "onward_h",
-        "p_readmit",
-        "readmit_h",
     )
 
     def __init__(self, config: ModelConfig):

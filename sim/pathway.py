@@ -24,14 +24,14 @@ readmissions, which draw from their own block of pre-drawn uniforms.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import simpy
 
 from sim.config import ModelConfig
-from sim.demand import PeriodDemand, VariateModel, draw_uniforms, uniform_columns
+from sim.demand import PeriodDemand, VariateModel, draw_uniforms, named_columns
 from sim.engine import Engine
 from sim.interventions import DailySchedule
 from sim.recorder import (
@@ -75,35 +75,23 @@ MONITOR_HOURS = 6.0
 
 
 class EpisodeBlock:
-    """Episodes' attributes and variates as flat Python sequences (fast scalar indexing).
+    """Episodes' attributes and variates as flat ``array.array`` columns (fast scalar indexing).
 
-    A period's columns are ``array.array``s: made by one copy of the numpy
-    buffer, 8 bytes an entry, where a list would hold a 32-byte float object
-    per entry and take 30-odd ns per entry to build; most entries are read
-    once, if at all.
+    Each column is one copy of its numpy buffer, 8 bytes an entry, where a list
+    would hold a 32-byte float object per entry and take 30-odd ns per entry to
+    build; most entries are read once, if at all. Floats stay floats; integers
+    and flags become ints.
     """
 
-    def __init__(self, columns: Mapping[str, Sequence[Any]]):
-        self.size = len(next(iter(columns.values())))
-        for name, values in columns.items():
-            setattr(self, name, values)
+    def __init__(self, arrays: Mapping[str, np.ndarray]):
+        for name, values in arrays.items():
+            setattr(self, name, as_array("d" if values.dtype.kind == "f" else "q", values))
 
-    @classmethod
-    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> EpisodeBlock:
-        return cls({name: _flat(values) for name, values in arrays.items()})
-
-    def __getattr__(self, name: str) -> list[Any]:  # for type checkers: attributes are dynamic
+    def __getattr__(self, name: str) -> array[Any]:  # for type checkers: attributes are dynamic
         raise AttributeError(name)
 
 
-def _flat(values: np.ndarray) -> array[Any]:
-    """A numpy column as an ``array.array`` (floats stay floats, integers and flags ints)."""
-    if values.dtype.kind == "f":
-        return as_array("d", values)
-    return as_array("q", values)
-
-
-# Episode attributes the services read (a readmission copies them from its first episode).
+# Episode attributes the services read (a readmission's are its kind and the ACS flag).
 ATTRIBUTES = ("age_band", "ltc", "acs", "acuity")
 # Uniforms the services compare with a probability themselves; the other ``u_*``
 # columns only feed :class:`~sim.demand.VariateModel` (or routing).
@@ -141,16 +129,13 @@ class ReadmissionSource:
         self._next = READMISSION_BLOCK
 
     def _derive(self, kind: tuple[int, int, int]) -> EpisodeBlock:
-        acuity, age_band, ltc = kind
         n = READMISSION_BLOCK
-        columns = self.variates(
-            self._uniforms, np.full(n, acuity), np.full(n, age_band), np.full(n, ltc)
-        )
+        acuity, age_band, ltc = (np.full(n, value) for value in kind)
+        columns = self.variates(self._uniforms, acuity, age_band, ltc)
         columns["p_admit"] = np.ones(n)  # a readmission is, by definition, admitted
         columns.update((name, self._uniforms[name]) for name in DECISION_UNIFORMS)
-        columns.update(acuity=np.full(n, acuity), age_band=np.full(n, age_band))
-        columns.update(ltc=np.full(n, ltc), acs=np.zeros(n, dtype=np.int64))
-        block = EpisodeBlock.from_arrays(columns)
+        columns.update(acuity=acuity, age_band=age_band, ltc=ltc, acs=np.zeros(n, dtype=np.int64))
+        block = EpisodeBlock(columns)
         self._by_kind[kind] = block
         return block
 
@@ -158,7 +143,7 @@ class ReadmissionSource:
         """The readmission's block, its row in it and its episode id."""
         if self._next >= READMISSION_BLOCK:
             blocks = draw_uniforms(self.streams, "readmission/", READMISSION_BLOCK)
-            self._uniforms = uniform_columns(blocks)
+            self._uniforms = named_columns(blocks)
             self._by_kind = {}
             self._next = 0
         row = self._next
@@ -260,7 +245,7 @@ class UrgentCareSystem:
             columns[name] = picked[name]
         columns["episode"] = first_id + index
         columns["start"] = routed.start
-        block = EpisodeBlock.from_arrays(columns)
+        block = EpisodeBlock(columns)
         due, clock = [], self._clock
         for now in block.time:
             delay = now - clock
