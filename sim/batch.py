@@ -36,7 +36,7 @@ from sim.store import (
     write_text,
 )
 from sim.summary import paired_differences, summarise
-from sim.targets import evaluate_targets, load_targets
+from sim.targets import Growth, evaluate_targets, load_targets
 from sim.workbook import write_workbook
 
 REFERENCE_SCENARIO = "do-nothing"
@@ -67,6 +67,11 @@ class BatchOutcome:
     differences: pd.DataFrame
     targets: pd.DataFrame
     manifest: dict[str, Any]
+
+
+def model_growth(config: ModelConfig) -> Growth:
+    """The list growth and per-capita trend targets back-cast with."""
+    return Growth(config.population.growth_per_year, config.demand.rate_trend_per_year)
 
 
 def reference_scenario(names: Sequence[str]) -> str:
@@ -313,7 +318,13 @@ def finalise(
     reference = manifest["reference_scenario"]
     summary = summarise(kpis)
     differences = paired_differences(kpis, reference)
-    targets = evaluate_targets(kpis, load_targets(folder.root / TARGETS_FILE), reference)
+    targets = evaluate_targets(
+        kpis,
+        load_targets(folder.root / TARGETS_FILE),
+        reference,
+        growth=model_growth(configs[names.index(reference)] if reference in names else configs[0]),
+        reference_is_do_nothing=reference == REFERENCE_SCENARIO,
+    )
     write_parquet(folder.root / "kpis.parquet", kpis)
     write_csv(folder.root / "summary.csv", summary)
     write_csv(folder.root / "differences.csv", differences)

@@ -55,13 +55,20 @@ def _table(
             run = cell.paragraphs[0].add_run(str(text))
             run.font.size = Pt(8.5)
             if rag_column is not None and i == rag_column:
-                colour = {"green": "007F3B", "amber": "FFB81C", "red": "DA291C"}.get(str(text))
+                colour = {"green": "007F3B", "amber": "FFB81C", "red": "DA291C"}.get(
+                    str(text).split(":")[0]
+                )
                 if colour:
                     _shade(cell, colour)
                     run.bold = True
                     run.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
             if i in numeric:
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for index, row in enumerate(table.rows):  # header repeats on each page; rows never split
+        properties = row._tr.get_or_add_trPr()
+        if index == 0:
+            properties.append(OxmlElement("w:tblHeader"))
+        properties.append(OxmlElement("w:cantSplit"))
     if widths_cm is not None:  # Word reads cell widths, LibreOffice the grid: set both
         for column, width in zip(table.columns, widths_cm, strict=True):
             column.width = Cm(width)
@@ -85,13 +92,52 @@ def build_docx(c: ReportContent) -> Any:
     note.runs[0].font.size = Pt(8.5)
 
     document.add_heading("1. Executive summary", level=1)
+    if c.gap:
+        document.add_paragraph(
+            f"The gap to each target, {c.final_year} or the target's last year in the run: the "
+            f"change each target requires against {c.reference}, the change the scenario "
+            "delivers (paired 95% interval) and the share of the requirement delivered."
+        )
+        _table(
+            document,
+            [
+                "Target",
+                "Year",
+                "Scenario",
+                f"Required vs {c.reference}",
+                "Delivered (95% interval)",
+                "Delivered ÷ required",
+                "Status",
+            ],
+            [
+                [
+                    g["target"],
+                    g["year"],
+                    g["scenario"],
+                    g["required"],
+                    g["delivered"],
+                    g["share"],
+                    g["status"],
+                ]
+                for g in c.gap
+            ],
+            numeric=(3, 4, 5),
+            widths_cm=(4.6, 1.5, 1.8, 2.4, 3.4, 1.6, 1.9),
+            rag_column=6,
+        )
     for point in c.summary_points:
         document.add_paragraph(point, style="List Bullet")
 
     document.add_heading("2. Targets (red / amber / green)", level=1)
     document.add_paragraph(
-        "p_met is the share of replications meeting the target. "
-        "Green: p_met >= 0.8; amber: 0.5 to 0.8; red: below 0.5."
+        "Each target is scored on its own indicator. p_met is the share of replications "
+        "meeting the target. Green: p_met >= 0.8; amber: 0.5 to 0.8; red: below 0.5. "
+        "'Baseline mismatch': the model's value for the indicator in the target's stated "
+        "baseline year is more than 10% from the stated value, so a level target is not "
+        "coloured. 'Met without the plan': doing nothing meets it too. Rates per 100,000 are "
+        "crude rates on the registered list; the published indicators are age/sex "
+        f"standardised. Baselines before {c.first_year} are the model's {c.first_year} value "
+        "back-cast at its own growth."
     )
     _table(
         document,
@@ -99,6 +145,7 @@ def build_docx(c: ReportContent) -> Any:
             "Scenario",
             "Target",
             "Year",
+            "Baseline (stated, model)",
             "Target value",
             "Simulated (95% interval)",
             "p_met",
@@ -107,8 +154,9 @@ def build_docx(c: ReportContent) -> Any:
         [
             [
                 t["scenario"],
-                t["target"],
+                t["target"] + (f" ({t['note']})" if t["note"] else ""),
                 t["year"],
+                t["baseline"],
                 t["target_value"],
                 t["simulated"],
                 t["p_met"],
@@ -116,9 +164,9 @@ def build_docx(c: ReportContent) -> Any:
             ]
             for t in c.targets
         ],
-        numeric=(3, 4, 5),
-        widths_cm=(2.0, 4.7, 1.8, 1.6, 3.2, 1.4, 1.6),
-        rag_column=6,
+        numeric=(3, 4, 5, 6),
+        widths_cm=(1.8, 4.6, 1.4, 2.4, 1.5, 2.8, 1.1, 1.6),
+        rag_column=7,
     )
 
     document.add_heading("3. Activity", level=1)
@@ -137,6 +185,11 @@ def build_docx(c: ReportContent) -> Any:
     )
 
     document.add_heading(f"5. Income at risk, {c.final_year}", level=1)
+    if not c.finance_configured:
+        document.add_paragraph(
+            "Finance is not configured for this area: there is no providers.toml and "
+            "tariffs.toml in its calibration folder, so income at risk is not computed."
+        )
     if "income" in c.figures:
         document.add_picture(str(c.figures["income"]), width=Cm(16.5))
     document.add_paragraph(
@@ -219,8 +272,8 @@ def build_docx(c: ReportContent) -> Any:
             widths_cm=(4.2, 1.8, 2.4, 2.4, 4.0, 2.2),
         )
         document.add_paragraph(
-            "Sources of the targets: calibration/<area>/baseline.toml and fit_report.csv "
-            "in the results folder."
+            "Sources of the targets: baseline.toml in the area's calibration folder and "
+            "fit_report.csv in the results folder."
         )
 
     document.add_heading("9. Methods (STRESS-DES summary)", level=1)

@@ -25,6 +25,7 @@ import tomli_w
 from pydantic import Field
 
 from sim.config import ACUITIES, ModelConfig, StrictModel
+from sim.indicators import roll_factor, years_between
 from sim.loading import read_toml, validated_file, with_overrides
 from sim.replication import run_replication
 from sim.store import write_csv, write_text
@@ -36,6 +37,7 @@ DERIVED_METRICS: dict[str, Callable[[pd.Series], float]] = {
     "gp_sameday_consultations": lambda row: (
         row["gp_urgent_appointments"] + row["gp_routine_sameday_served"]
     ),
+    "acs_share_of_admissions": lambda row: row["acs_admissions"] / row["emergency_admissions"],
 }
 MIN_SHARE = 0.01
 K_BOUNDS = (0.2, 5.0)
@@ -43,11 +45,36 @@ DAMPING = 0.6  # k <- k * (target / simulated) ** DAMPING: groups interact, full
 
 
 class BaselineFigure(StrictModel):
+    """A published or derived figure. ``value`` is as stated for ``year`` (the area's
+    baseline year when absent); a figure stated for another year is rolled to the
+    baseline year at the model's own growth (:func:`sim.indicators.roll_factor`)."""
+
     metric: str
     value: float = Field(gt=0)
+    year: str | None = Field(default=None, pattern=r"^\d{4}/\d{2}$")
     unit: str
     source: str
     confidence: Literal["S", "P", "E"]
+
+    @property
+    def basis(self) -> str:
+        """'local' for the area's own documents (S), 'national' for the rest (P, E)."""
+        return "local" if self.confidence == "S" else "national"
+
+    def years_to(self, baseline_year: str) -> int:
+        return 0 if self.year is None else years_between(self.year, baseline_year)
+
+    def rolled(self, config: ModelConfig) -> float:
+        """The figure carried to the config's baseline year."""
+        years = self.years_to(config.area.baseline_year)
+        return self.value * growth_factor(self.metric, years, config)
+
+
+def growth_factor(metric: str, years: int, config: ModelConfig) -> float:
+    """:func:`sim.indicators.roll_factor` at ``config``'s list growth and per-capita trend."""
+    return roll_factor(
+        metric, years, config.population.growth_per_year, config.demand.rate_trend_per_year
+    )
 
 
 class Baseline(StrictModel):
@@ -87,12 +114,28 @@ class Knob:
     name: str
     metric: str
     description: str
+    # Steer by the metric's ratio to another fitted metric: the composite's share of
+    # admissions moves with the LTC episode rate but hardly with the admission knob, so
+    # steering by the share stops the two knobs chasing each other.
+    relative_to: str | None = None
+
+    def step(self, targets: Mapping[str, float], means: pd.Series) -> float:
+        """The factor ``target / simulated`` this knob is moved by (before damping)."""
+        ratio = targets[self.metric] / float(means[self.metric])
+        if self.relative_to is not None and self.relative_to in targets:
+            ratio /= targets[self.relative_to] / float(means[self.relative_to])
+        return ratio
 
 
 KNOBS: tuple[Knob, ...] = (
     Knob("background_rate", "ae_attendances", "demand.background_episode_rate (all age bands)"),
-    Knob("ltc_rate", "acs_admissions", "demand.ltc_episode_rate (all age bands)"),
-    Knob("admit", "emergency_admissions", "services.ae.admit_probability (all acuities)"),
+    Knob(
+        "ltc_rate",
+        "composite_emergency_admissions_per_100k",
+        "demand.ltc_episode_rate (all age bands)",
+        relative_to="emergency_admissions_per_100k",
+    ),
+    Knob("admit", "emergency_admissions_per_100k", "services.ae.admit_probability (all acuities)"),
     Knob("ucc_share", "ucc_attendances", "first-contact UCC shares (A&E walk-in absorbs)"),
     Knob(
         "ambulance_share", "ambulance_incidents", "first-contact 999 shares (A&E walk-in absorbs)"
@@ -204,48 +247,66 @@ def fit(
             converged = True
             break
         for knob in knobs:
-            ratio = targets[knob.metric] / float(means[knob.metric])
+            ratio = knob.step(targets, means)
             k[knob.name] = float(np.clip(k[knob.name] * ratio**DAMPING, *K_BOUNDS))
     changes = parameter_changes(base, k)
     return Fit(k, with_overrides(base, changes), changes, history, converged)
 
 
+FIT_REPORT_COLUMNS = [
+    "metric",
+    "basis",
+    "stated_year",
+    "stated_value",
+    "target",
+    "simulated_mean",
+    "ci_low",
+    "ci_high",
+    "relative_error",
+    "model_in_stated_year",
+    "fitted",
+    "source",
+    "confidence",
+]
+
+
+def fit_targets(baseline: Baseline, config: ModelConfig) -> dict[str, float]:
+    """The fitted figures, each rolled to the baseline year."""
+    return {figure.metric: figure.rolled(config) for figure in baseline.fitted}
+
+
 def fit_report(
     fitted: ModelConfig, baseline: Baseline, replications: int, seed: int, jobs: int = 1
 ) -> pd.DataFrame:
-    """metric, target, simulated_mean, ci_low, ci_high, relative_error, fitted, source."""
+    """One row per figure: the stated value and year, the value rolled to the baseline year
+    (``target``), the model's mean and interval there, and the model back-cast to the
+    year the figure was stated for (``model_in_stated_year``)."""
     frame = simulate_baseline(fitted, replications, seed, jobs)
+    baseline_year = fitted.area.baseline_year
     rows = []
     for figures, is_fitted in ((baseline.fitted, True), (baseline.held_out, False)):
         for figure in figures:
             mean, _, low, high = t_interval(frame[figure.metric].to_numpy(dtype=float))
+            target = figure.rolled(fitted)
+            back = growth_factor(figure.metric, figure.years_to(baseline_year), fitted)
             rows.append(
                 (
                     figure.metric,
+                    figure.basis,
+                    figure.year or baseline_year,
                     figure.value,
+                    target,
                     mean,
                     low,
                     high,
-                    mean / figure.value - 1,
+                    mean / target - 1,
+                    mean / back,
                     is_fitted,
                     figure.source,
                     figure.confidence,
                 )
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "metric",
-            "target",
-            "simulated_mean",
-            "ci_low",
-            "ci_high",
-            "relative_error",
-            "fitted",
-            "source",
-            "confidence",
-        ],
-    )
+    return pd.DataFrame(rows, columns=FIT_REPORT_COLUMNS)
 
 
 def fitted_toml(result: Fit, area: str) -> str:
@@ -317,7 +378,10 @@ FIT_LABELS: dict[str, str] = {
     "ae_attendances": "A&E (type 1) attendances",
     "ucc_attendances": "UCC / walk-in attendances",
     "emergency_admissions": "Emergency admissions",
-    "acs_admissions": "ACS (chronic) admissions",
+    "acs_admissions": "ACS admissions (chronic and acute)",
+    "acs_share_of_admissions": "ACS admissions as a share of emergency admissions",
+    "composite_emergency_admissions_per_100k": "Emergency admissions composite per 100,000",
+    "emergency_admissions_per_100k": "Emergency admissions per 100,000",
     "ambulance_conveyances": "Ambulance conveyances",
     "ambulance_incidents": "Ambulance incidents",
     "mean_length_of_stay": "Mean length of stay (days)",
@@ -375,6 +439,7 @@ __all__: Sequence[str] = (
     "fit_label",
     "fit_report",
     "fit_status",
+    "fit_targets",
     "identifiability",
     "load_baseline",
     "parameter_changes",

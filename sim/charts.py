@@ -18,6 +18,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from sim.indicators import SHARE_METRICS
+
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 A4_WIDTH_INCHES = 6.7  # text width of an A4 page with 2 cm margins
 
@@ -31,6 +33,7 @@ UNITS = {
     "rrt_utilisation": "share of staffed hours busy",
     "rrt_mean_response_hours": "hours from referral (travel is in the visit)",
     "acs_admissions_per_100k": "per 100,000 registered",
+    "composite_emergency_admissions_per_100k": "per 100,000 registered (crude)",
 }
 TITLES = {
     "emergency_admissions": "Emergency admissions",
@@ -42,7 +45,7 @@ TITLES = {
     "rrt_utilisation": "Rapid response utilisation",
     "rrt_mean_response_hours": "Rapid response wait for a free clinician",
 }
-SHARES = {"ae_4h_performance", "bed_occupancy", "rrt_utilisation"}
+SHARES = SHARE_METRICS
 
 
 def apply_style() -> None:

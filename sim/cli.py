@@ -44,6 +44,7 @@ from sim.calibration import (
     fit,
     fit_report,
     fit_status,
+    fit_targets,
     load_baseline,
     write_outputs,
 )
@@ -425,7 +426,7 @@ def calibrate(
     folder = area_dir(area)
     baseline = load_baseline(folder / "baseline.toml")
     base = resolve(default_scenario_paths()[0], area=area, include_fitted=False).config
-    targets = {figure.metric: figure.value for figure in baseline.fitted}
+    targets = fit_targets(baseline, base)
     progress = Console(stderr=True)
     started = time.perf_counter()
 

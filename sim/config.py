@@ -183,6 +183,34 @@ class PopulationParams(StrictModel):
     risk_drift_autocorrelation: Annotated[float, Field(ge=0.0, lt=1.0)]
 
 
+class DiagnosisParams(StrictModel):
+    """What an urgent episode is *for*, as far as the emergency admissions composite
+    (NHS Outcomes Framework 2.3i + 2.3ii + 3a + 3.2) needs to know.
+
+    The label does not change how an episode flows; it decides which indicator
+    counts it if it ends in an admission.
+    """
+
+    chronic_acs_episode_share: Probability
+    under_19_episode_share: Probability
+    under_19_conditions: list[str]
+    acute_acs_share: ProbabilityByAgeBand
+    child_lrti_share: Probability
+
+    @model_validator(mode="after")
+    def _shares_fit_in_one(self) -> DiagnosisParams:
+        acute = self.acute_acs_share.as_tuple()
+        children = self.under_19_episode_share + acute[0] + self.child_lrti_share
+        adults = self.chronic_acs_episode_share + max(acute[1:])
+        for who, total in (("children (0-17)", children), ("adults", adults)):
+            if total > 1.0 + SHARE_TOLERANCE:
+                raise ValueError(
+                    f"an episode carries one diagnosis group only: for {who} the chronic, "
+                    f"acute ACS and LRTI shares sum to {total:.3g} > 1"
+                )
+        return self
+
+
 class DemandParams(StrictModel):
     ltc_episode_rate: ByAgeBand
     background_episode_rate: ByAgeBand
@@ -192,6 +220,7 @@ class DemandParams(StrictModel):
     hour_of_day: list[NonNegativeFloat] = Field(min_length=24, max_length=24)
     day_of_week: list[NonNegativeFloat] = Field(min_length=7, max_length=7)
     month_of_year: list[NonNegativeFloat] = Field(min_length=12, max_length=12)
+    diagnosis: DiagnosisParams
 
     @field_validator("hour_of_day", "day_of_week", "month_of_year")
     @classmethod
@@ -397,6 +426,16 @@ class ModelConfig(StrictModel):
     services: Services
     interventions: Interventions = Interventions()
     practices: tuple[Practice, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _diagnosis_conditions_exist(self) -> ModelConfig:
+        unknown = set(self.demand.diagnosis.under_19_conditions) - set(self.population.conditions)
+        if unknown:
+            raise ValueError(
+                f"demand.diagnosis.under_19_conditions names {sorted(unknown)}, not among "
+                f"population.conditions ({sorted(self.population.conditions)})"
+            )
+        return self
 
     def renamed(self, name: str) -> ModelConfig:
         """The same config as another scenario (names must be unique in a batch)."""

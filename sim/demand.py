@@ -21,6 +21,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from sim.config import ModelConfig
+from sim.indicators import diagnosis_groups
 from sim.interventions import DailySchedule
 from sim.population import Population
 from sim.streams import RandomStreams
@@ -321,8 +322,17 @@ class DemandGenerator:
         )
         care_home = np.zeros(n, dtype=bool)
         care_home[:n_ltc] = cohort.care_home[person]
-        acs = np.zeros(n, dtype=bool)
-        acs[:n_ltc] = cohort.acs[person] & (acuity[:n_ltc] == MEDIUM)
+        chronic_condition = np.zeros(n, dtype=bool)
+        chronic_condition[:n_ltc] = cohort.acs[person]
+        under_19_condition = np.zeros(n, dtype=bool)
+        under_19_condition[:n_ltc] = cohort.under_19_condition[person]
+        acs_group = diagnosis_groups(
+            self.streams["diagnosis"].random(n),
+            age_band,
+            chronic_condition,
+            under_19_condition,
+            cfg.demand.diagnosis,
+        )
 
         uniforms = draw_uniforms(self.streams, "", n)
         u_keep = self.streams["thinning"].random(n)
@@ -336,7 +346,7 @@ class DemandGenerator:
             "person": person_all,
             "age_band": age_band.astype(np.int64),
             "ltc": ltc,
-            "acs": acs,
+            "acs_group": acs_group,
             "acuity": acuity.astype(np.int64),
             "care_home": care_home,
         }

@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from sim.config import ModelConfig
+from sim.indicators import ACS_GROUPS, COMPOSITE_COMPONENTS, COMPOSITE_GROUPS
 from sim.interventions import DailySchedule
 from sim.population import Population
 from sim.recorder import (
@@ -30,6 +31,14 @@ from sim.timeline import DAYS_PER_YEAR, HOURS_PER_DAY, Timeline
 
 TRIM_POINTS_DAYS: tuple[int, ...] = (5, 7, 10, 14, 21, 28)
 SHORT_STAY_DAYS = 2  # spells under two days take the short-stay tariff
+
+# Counts also reported per 100,000 registered (crude rates on the registered list).
+PER_100K_METRICS: tuple[str, ...] = (
+    "emergency_admissions",
+    "acs_admissions",
+    "composite_emergency_admissions",
+    *(c.metric for c in COMPOSITE_COMPONENTS),
+)
 
 DESIGN_METRICS: tuple[str, ...] = (
     "population",
@@ -198,18 +207,31 @@ def annual_metrics(rec: Recorder, ctx: MetricContext) -> pd.DataFrame:
 
     admitted_at = np.asarray(rec.admission_time, dtype=float)
     m["emergency_admissions"] = _count_by_year(admitted_at, tl)
-    m["acs_admissions"] = _count_by_year(admitted_at, tl, np.asarray(rec.admission_acs, dtype=bool))
     m["readmissions_30d"] = _count_by_year(
         admitted_at, tl, np.asarray(rec.admission_readmission, dtype=bool)
     )
-    m["emergency_admissions_per_100k"] = m["emergency_admissions"] / m["population"] * 1e5
-    m["acs_admissions_per_100k"] = m["acs_admissions"] / m["population"] * 1e5
+    m.update(_indicator_metrics(admitted_at, np.asarray(rec.admission_group, dtype=np.int64), tl))
+    m["ae_attendances_all_types"] = m["ae_attendances"] + m["ucc_attendances"]
+    for name in PER_100K_METRICS:
+        m[f"{name}_per_100k"] = m[name] / m["population"] * 1e5
 
     m.update(_bed_metrics(rec, ctx))
     frame = pd.DataFrame(m)
     frame.insert(0, "financial_year", [tl.financial_year(y) for y in range(n_years)])
     frame.insert(0, "year", np.arange(n_years))
     return frame
+
+
+def _indicator_metrics(
+    admitted_at: np.ndarray, group: np.ndarray, tl: Timeline
+) -> dict[str, np.ndarray]:
+    """Admissions by the indicator their diagnosis group counts in (sim.indicators)."""
+    m = {c.metric: _count_by_year(admitted_at, tl, group == c.group) for c in COMPOSITE_COMPONENTS}
+    m["composite_emergency_admissions"] = _count_by_year(
+        admitted_at, tl, np.isin(group, COMPOSITE_GROUPS)
+    )
+    m["acs_admissions"] = _count_by_year(admitted_at, tl, np.isin(group, ACS_GROUPS))
+    return m
 
 
 def _bed_metrics(rec: Recorder, ctx: MetricContext) -> dict[str, np.ndarray]:

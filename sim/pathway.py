@@ -92,7 +92,7 @@ class EpisodeBlock:
 
 
 # Episode attributes the services read (a readmission's are its kind and the ACS flag).
-ATTRIBUTES = ("age_band", "ltc", "acs", "acuity")
+ATTRIBUTES = ("age_band", "ltc", "acs_group", "acuity")
 # Uniforms the services compare with a probability themselves; the other ``u_*``
 # columns only feed :class:`~sim.demand.VariateModel` (or routing).
 DECISION_UNIFORMS = (
@@ -134,7 +134,9 @@ class ReadmissionSource:
         columns = self.variates(self._uniforms, acuity, age_band, ltc)
         columns["p_admit"] = np.ones(n)  # a readmission is, by definition, admitted
         columns.update((name, self._uniforms[name]) for name in DECISION_UNIFORMS)
-        columns.update(acuity=acuity, age_band=age_band, ltc=ltc, acs=np.zeros(n, dtype=np.int64))
+        columns.update(
+            acuity=acuity, age_band=age_band, ltc=ltc, acs_group=np.zeros(n, dtype=np.int64)
+        )
         block = EpisodeBlock(columns)
         self._by_kind[kind] = block
         return block
@@ -150,7 +152,7 @@ class ReadmissionSource:
         self._next += 1
         kind = (source.acuity[j], source.age_band[j], source.ltc[j])
         block = self._by_kind.get(kind) or self._derive(kind)
-        block.acs[row] = source.acs[j]
+        block.acs_group[row] = source.acs_group[j]
         return block, row, self.recorder.new_readmission(now)
 
 
@@ -443,7 +445,7 @@ class UrgentCareSystem:
         if source != DIRECT:
             rec.ae_attendance(arrived, admitted, True, source, admitted)
         rec.admission_time.append(admitted)
-        rec.admission_acs.append(b.acs[j])
+        rec.admission_group.append(b.acs_group[j])
         rec.admission_readmission.append(source == READMISSION)
         rec.admission_source.append(source)
         rec.admission_episode.append(episode)

@@ -27,7 +27,8 @@ class LTCCohort:
     condition: np.ndarray
     n_conditions: np.ndarray
     care_home: np.ndarray
-    acs: np.ndarray
+    acs: np.ndarray  # main condition is ambulatory-care-sensitive (NHSOF 2.3i)
+    under_19_condition: np.ndarray  # main condition is one NHSOF 2.3ii counts in children
     base_rate: np.ndarray  # urgent episodes per person-year before drift and growth
 
     @property
@@ -93,6 +94,9 @@ def build_population(config: ModelConfig, streams: RandomStreams) -> Population:
         n_conditions=n_conditions,
         care_home=care_home,
         acs=acs_by_condition[condition],
+        under_19_condition=np.isin(
+            condition, [names.index(c) for c in config.demand.diagnosis.under_19_conditions]
+        ),
         base_rate=base_rate,
     )
     return Population(

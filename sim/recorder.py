@@ -120,7 +120,7 @@ class Recorder:
     ae_treat_hours: array = field(default_factory=_floats)
 
     admission_time: array = field(default_factory=_floats)
-    admission_acs: array = field(default_factory=_flags)
+    admission_group: array = field(default_factory=_flags)  # diagnosis group (sim.indicators)
     admission_readmission: array = field(default_factory=_flags)
     admission_source: array = field(default_factory=_ints)
     admission_episode: array = field(default_factory=_ints)

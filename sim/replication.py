@@ -22,7 +22,16 @@ from sim.services import GPSameDayBook
 from sim.streams import RandomStreams
 from sim.timeline import Timeline
 
-EVENT_LOG_COLUMNS = ("time", "practice", "person", "age_band", "ltc", "acs", "acuity", "care_home")
+EVENT_LOG_COLUMNS = (
+    "time",
+    "practice",
+    "person",
+    "age_band",
+    "ltc",
+    "acs_group",
+    "acuity",
+    "care_home",
+)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from sim.calibration import fit_label
 from sim.loading import project_root, read_toml
 from sim.store import ResultsFolder, atomic_write, write_text
 from sim.tables import format_value
+from sim.targets import BECAUSE_OF_PLAN, MET_WITHOUT_PLAN, RAG
 
 KEY_METRICS = ("emergency_admissions", "ae_attendances", "ucc_attendances", "bed_days")
 CAPACITY_METRICS = (
@@ -66,6 +67,28 @@ def percent(value: float, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}%"
 
 
+def signed_amount(value: float, fewer: str = "fewer", more: str = "more") -> str:
+    """A change in words: '1,178 fewer', '646 more', 'no change'."""
+    if round(value) == 0:
+        return "no change"
+    return f"{whole(abs(value))} {fewer if value < 0 else more}"
+
+
+def signed_range(low: float, high: float, fewer: str = "fewer", more: str = "more") -> str:
+    """An interval of changes with each end worded by its own sign.
+
+    '646 to 1,178 fewer' when both ends fall, '1,178 fewer to 646 more' when the
+    interval crosses zero (never '646 to 1,178 fewer' for an interval that includes a rise).
+    """
+    if pd.isna(low) or pd.isna(high):
+        return "interval needs 2 or more replications"
+    if low < 0 and high < 0:
+        return f"{whole(abs(high))} to {whole(abs(low))} {fewer}"
+    if low > 0 and high > 0:
+        return f"{whole(low)} to {whole(high)} {more}"
+    return f"{signed_amount(low, fewer, more)} to {signed_amount(high, fewer, more)}"
+
+
 @dataclass
 class Fact:
     """A number quoted in the executive summary, kept so tests can check it against the tables."""
@@ -84,9 +107,12 @@ class ReportContent:
     run_id: str
     reference: str
     final_year: str
+    first_year: str
+    finance_configured: bool
     summary_points: list[str]
     facts: list[Fact]
     targets: list[dict[str, Any]]
+    gap: list[dict[str, Any]]
     differences: list[dict[str, Any]]
     scenarios: list[str]  # the scenarios compared with the reference, in run order
     finance: list[dict[str, Any]]
@@ -195,21 +221,19 @@ def build_content(root: Path) -> ReportContent:
             continue
         mean, low, high = (float(d[c].iloc[0]) for c in ("mean_difference", "ci_low", "ci_high"))
         facts.append(Fact(scenario, "emergency_admissions", final_label, "differences", mean))
-        direction = "fewer" if mean < 0 else "more"
-        near, far = (abs(high), abs(low)) if mean < 0 else (abs(low), abs(high))
         points.append(
-            f"In {final_label} the {scenario} scenario has {whole(abs(mean))} {direction} "
+            f"In {final_label} the {scenario} scenario has {signed_amount(mean)} "
             f"emergency admissions than doing nothing ({percent(abs(mean) / end, 1)}; "
-            f"95% interval {whole(near)} to {whole(far)} {direction})."
+            f"95% interval {signed_range(low, high)})."
         )
-        mine = targets[targets["scenario"] == scenario]
+        mine = targets[(targets["scenario"] == scenario) & targets["status"].isin(RAG)]
         if len(mine):
-            green = mine[mine["status"] == "green"]
-            worst = mine.sort_values("p_met").iloc[0]
+            own = mine[mine["attribution"] == BECAUSE_OF_PLAN]
+            free = mine[mine["attribution"] == MET_WITHOUT_PLAN]
             points.append(
-                f"It meets {len(green)} of {len(mine)} target-years with at least 80% probability "
-                f"(green). The weakest is '{worst['description']}' in {worst['year']}: met in "
-                f"{percent(worst['p_met'], 0)} of replications ({worst['status']})."
+                f"Because of what it changes, it meets {len(own)} of {len(mine)} scored "
+                f"target-years with at least 80% probability (green where doing nothing is "
+                f"not); {len(free)} more are met by doing nothing too."
             )
         if not finance.empty:
             rows = finance[
@@ -266,27 +290,27 @@ def build_content(root: Path) -> ReportContent:
                     f"in {final_label}: {money(top['income_at_risk'])} (95% interval "
                     f"{money(top['ci_low'])} to {money(top['ci_high'])}){flat_text}."
                 )
+    unscored = targets.drop_duplicates(["target_id", "year"])
+    mismatched = unscored[unscored["status"] == "baseline mismatch"]
+    if len(mismatched):
+        points.append(
+            f"{len(mismatched)} target-year(s) get no RAG status because the model's baseline "
+            "for their indicator is more than 10% from the stated one (see 'Targets')."
+        )
+    not_modelled = unscored[unscored["status"] == "not modelled"]
+    if len(not_modelled):
+        points.append(
+            f"{len(not_modelled)} target(s) the plan states are not modelled and are listed, "
+            "with the reason, under 'Targets'."
+        )
     if len(issues):
         points.append(
             f"The plan's own value-at-risk table does not reconcile in {len(issues)} place(s); "
             "see 'Income at risk'."
         )
 
-    target_rows = [
-        {
-            "scenario": r["scenario"],
-            "target": r["description"],
-            "year": r["year"],
-            "target_value": whole(r["target"]),
-            "simulated": f"{whole(r['mean'])} ({whole(r['ci_low'])} to {whole(r['ci_high'])})"
-            if pd.notna(r["ci_low"])
-            else whole(r["mean"]),
-            "p_met": f"{r['p_met']:.2f}",
-            "status": r["status"],
-            "colour": RAG_COLOURS.get(r["status"], "#768692"),
-        }
-        for r in targets.to_dict("records")
-    ]
+    target_rows = [_target_row(r) for r in targets.to_dict("records")]
+    gap_rows = _gap_rows(targets, reference)
     diff_rows = [
         {
             "scenario": r["scenario"],
@@ -323,7 +347,9 @@ def build_content(root: Path) -> ReportContent:
         )
     fit = root / FIT_REPORT
     fit_frame = pd.read_csv(fit) if fit.exists() else None
-    calibration = _calibration_rows(fit_frame) if fit_frame is not None else None
+    calibration = (
+        _calibration_rows(fit_frame, manifest["baseline_year"]) if fit_frame is not None else None
+    )
     calibration_note = _calibration_note(fit_frame) if fit_frame is not None else NOT_CALIBRATED
     methods = _methods(manifest)
     return ReportContent(
@@ -332,9 +358,12 @@ def build_content(root: Path) -> ReportContent:
         run_id=run_id,
         reference=reference,
         final_year=final_label,
+        first_year=first_label,
+        finance_configured=(root / "finance.csv").exists(),
         summary_points=points,
         facts=facts,
         targets=target_rows,
+        gap=gap_rows,
         differences=diff_rows,
         scenarios=others,
         finance=finance_rows,
@@ -346,6 +375,76 @@ def build_content(root: Path) -> ReportContent:
         calibration_note=calibration_note,
         methods=methods,
     )
+
+
+def _number(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else whole(float(value))
+
+
+def _status_text(r: dict[str, Any]) -> str:
+    status = str(r["status"])
+    return f"{status}: {r['attribution']}" if r.get("attribution") == MET_WITHOUT_PLAN else status
+
+
+def _target_row(r: dict[str, Any]) -> dict[str, Any]:
+    """A targets-table row: the target, its baseline (stated and model), value and status."""
+    baseline = ""
+    if pd.notna(r["model_baseline"]) and r.get("stated_baseline_year"):
+        stated = f"stated {whole(r['stated_baseline'])}, " if pd.notna(r["stated_baseline"]) else ""
+        ratio = f" ({percent(r['baseline_ratio'] - 1, 0)})" if pd.notna(r["baseline_ratio"]) else ""
+        baseline = f"{r['stated_baseline_year']}: {stated}model {whole(r['model_baseline'])}{ratio}"
+    if pd.isna(r["mean"]):
+        simulated = ""
+    elif pd.notna(r["ci_low"]):
+        simulated = f"{whole(r['mean'])} ({whole(r['ci_low'])} to {whole(r['ci_high'])})"
+    else:
+        simulated = whole(r["mean"])
+    reading = r.get("reading")
+    return {
+        "scenario": r["scenario"],
+        "target": r["description"]
+        + (f" [{reading}]" if isinstance(reading, str) and reading else ""),
+        "year": r["year"],
+        "baseline": baseline,
+        "target_value": _number(r["target"]),
+        "simulated": simulated,
+        "p_met": "" if pd.isna(r["p_met"]) else f"{r['p_met']:.2f}",
+        "status": _status_text(r),
+        "note": r["note"] if isinstance(r["note"], str) else "",
+        "colour": RAG_COLOURS.get(str(r["status"]), "#768692"),
+    }
+
+
+def _gap_rows(targets: pd.DataFrame, reference: str) -> list[dict[str, Any]]:
+    """The gap table: each target's last year in the run, per scenario compared with the
+    reference: change required, delivered (95% interval) and delivered / required."""
+    scored = targets[(targets["scenario"] != reference) & targets["target"].notna()]
+    if scored.empty:
+        return []
+    last_year = scored.groupby("target_id")["year"].transform("max")
+    rows = []
+    for r in scored[scored["year"] == last_year].to_dict("records"):
+        required = r["required_vs_reference"]
+        share = r["delivered_share"]
+        rows.append(
+            {
+                "target": r["description"]
+                + (f" [{r['reading']}]" if isinstance(r["reading"], str) and r["reading"] else ""),
+                "year": r["year"],
+                "scenario": r["scenario"],
+                "required": "already met by doing nothing"
+                if pd.notna(required) and pd.isna(share)
+                else ("" if pd.isna(required) else signed_amount(required)),
+                "delivered": ""
+                if pd.isna(r["delivered"])
+                else f"{signed_amount(r['delivered'])} "
+                f"({signed_range(r['delivered_ci_low'], r['delivered_ci_high'])})",
+                "share": "" if pd.isna(share) else percent(share, 0),
+                "status": _status_text(r),
+                "colour": RAG_COLOURS.get(str(r["status"]), "#768692"),
+            }
+        )
+    return rows
 
 
 def _cell(mean: float, low: float, high: float) -> tuple[str, str]:
@@ -387,6 +486,8 @@ def _plan_rows(
 ) -> list[dict[str, Any]]:
     """The plan's amount per provider and line (the same for every scenario) beside each
     scenario's simulated income at risk."""
+    if plan.empty:
+        return []
     rows = []
     for (provider, line), group in plan.groupby(["provider", "line"], sort=False):
         amount = float(group["plan_amount"].iloc[0])
@@ -406,17 +507,23 @@ def _plan_rows(
     return rows
 
 
-def _calibration_rows(fit: pd.DataFrame) -> list[dict[str, str]]:
+def _calibration_rows(fit: pd.DataFrame, baseline_year: str) -> list[dict[str, str]]:
+    """One row per baseline figure; a figure stated for another year is named with it."""
     return [
         {
-            "measure": fit_label(str(r["metric"])),
+            "measure": fit_label(str(r["metric"]))
+            + (
+                f" ({r['stated_year']})"
+                if isinstance(r.get("stated_year"), str) and r["stated_year"] != baseline_year
+                else ""
+            ),
             "role": "fitted" if r["fitted"] else "held out",
             "target": format_value(r["metric"], r["target"]),
             "simulated": format_value(r["metric"], r["simulated_mean"]),
             "interval": f"{format_value(r['metric'], r['ci_low'])} to "
             f"{format_value(r['metric'], r['ci_high'])}",
             "error": f"{100 * r['relative_error']:+.1f}%",
-            "source": f"{r['source']} ({r['confidence']})",
+            "source": f"{r['source']} ({r['confidence']}, {r.get('basis', 'national')})",
         }
         for r in fit.to_dict("records")
     ]

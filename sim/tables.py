@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
+from rich.markup import escape
 from rich.table import Table
 
 from sim.loading import ParameterNote
@@ -142,19 +143,24 @@ def targets_table(targets: pd.DataFrame) -> Table:
     ):
         table.add_column(name, justify="right" if name in ("p_met",) else "left", overflow="fold")
     for row in targets.itertuples():
-        interval = (
-            f"{row.mean:,.0f} ({row.ci_low:,.0f} to {row.ci_high:,.0f})"
-            if not math.isnan(row.ci_low)
-            else f"{row.mean:,.0f}"
-        )
+        if math.isnan(row.mean):
+            interval = ""
+        elif math.isnan(row.ci_low):
+            interval = f"{row.mean:,.0f}"
+        else:
+            interval = f"{row.mean:,.0f} ({row.ci_low:,.0f} to {row.ci_high:,.0f})"
+        style = RAG_STYLE.get(row.status, "")
+        status = f"[{style}]{row.status}[/]" if style else escape(str(row.status))
+        if row.attribution == "met without the plan":
+            status += " (met without the plan)"
         table.add_row(
             row.scenario,
             row.target_id,
             row.year,
-            f"{row.target:,.0f}",
+            "" if math.isnan(row.target) else f"{row.target:,.0f}",
             interval,
-            f"{row.p_met:.2f}",
-            f"[{RAG_STYLE.get(row.status, '')}]{row.status}[/]",
+            "" if math.isnan(row.p_met) else f"{row.p_met:.2f}",
+            status,
         )
     return table
 

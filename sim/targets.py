@@ -1,30 +1,53 @@
-"""Plan targets: declared per area in ``calibration/<area>/targets.toml``, evaluated per
-scenario and year from the replications.
+"""Plan targets: declared per area in ``calibration/<area>/targets.toml``, scored per
+scenario and year from the replications, each on its own indicator, with the gap stated.
 
 ``p_met`` is the share of replications in which the target is met; the RAG
-status follows the area's documented thresholds (default: green when
-p_met >= 0.8, amber when p_met >= 0.5, red below).
+status follows the area's thresholds (default: green when p_met >= 0.8,
+amber when p_met >= 0.5, red below). A RAG status is only given where it
+means what it says:
 
-Three kinds of target:
-* ``absolute``: the metric itself against a value (e.g. ACS admissions per
-  100,000 at most 2,530 in 2015/16);
-* ``change_from_baseline``: the metric's change from the same replication's
-  year 0 (e.g. -15% emergency admissions by 2018/19);
-* ``difference_from_reference``: the metric minus the reference scenario's
-  (do nothing) in the same replication and year (the plan's "activity change
-  after demographic growth").
+* an ``absolute`` target whose stated baseline the model misses by more than
+  ``baseline_tolerance`` (default 10%) is reported as ``baseline mismatch``,
+  with both numbers, not coloured;
+* a target the model cannot evaluate is listed as ``not modelled`` with the
+  reason; a target year outside the run as ``beyond the run``; a target
+  defined against do nothing, in a run without do nothing, as ``not evaluated``.
+
+Kinds of target (``value`` means):
+
+* ``absolute``: the level itself (e.g. composite at most 2,530 per 100,000);
+* ``change_from_baseline``: a relative change from the same replication's
+  year 0 (e.g. -0.15);
+* ``change_from_stated_baseline``: a relative change from the target's stated
+  baseline year, scored against the model's own value for that year
+  (back-cast at the model's growth when the year precedes year 0);
+* ``relative_to_stated_baseline``: a level stated beside a baseline level; the
+  relative change they imply (value / baseline - 1) is applied to the model's
+  own baseline, so a model that misses the level can still be scored;
+* ``difference_from_reference``: the metric minus do nothing's in the same
+  replication and year (e.g. -1,574 admissions);
+* ``relative_difference_from_reference``: a relative change from do nothing
+  (e.g. -0.15: 15% fewer than do nothing);
+* ``not_modelled``: stated by the plan, not something the model produces.
+
+The gap: for every row, the change required (against do nothing and against
+the baseline), the change delivered against do nothing (paired mean and
+interval) and delivered / required. A target that do nothing already meets
+is ``met without the plan``: a scenario gets no credit for it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.config import Probability, StrictModel
+from sim.indicators import roll_factor, years_between
 from sim.loading import read_toml, validated_file
 from sim.summary import t_interval
 
@@ -32,6 +55,7 @@ TARGET_COLUMNS = [
     "scenario",
     "target_id",
     "description",
+    "reading",
     "metric",
     "year",
     "kind",
@@ -42,24 +66,80 @@ TARGET_COLUMNS = [
     "n",
     "p_met",
     "status",
+    "attribution",
+    "stated_baseline",
+    "stated_baseline_year",
+    "model_baseline",
+    "baseline_ratio",
+    "required_vs_reference",
+    "required_vs_baseline",
+    "delivered",
+    "delivered_ci_low",
+    "delivered_ci_high",
+    "delivered_share",
+    "note",
+    "source",
+    "confidence",
 ]
+MET_WITHOUT_PLAN = "met without the plan"
+BECAUSE_OF_PLAN = "met because of the scenario"
+RAG = ("green", "amber", "red")
+RELATIVE_KINDS = ("change_from_stated_baseline", "relative_to_stated_baseline")
+REFERENCE_KINDS = ("difference_from_reference", "relative_difference_from_reference")
+TargetKind = Literal[
+    "absolute",
+    "change_from_baseline",
+    "change_from_stated_baseline",
+    "relative_to_stated_baseline",
+    "difference_from_reference",
+    "relative_difference_from_reference",
+    "not_modelled",
+]
+YEAR = r"^\d{4}/\d{2}$"
+
+
+class StatedBaseline(StrictModel):
+    """The indicator's baseline as the source states it (value absent: only a change is stated)."""
+
+    year: str = Field(pattern=YEAR)
+    value: float | None = None
 
 
 class Target(StrictModel):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     description: str
-    metric: str
-    kind: Literal["absolute", "change_from_baseline", "difference_from_reference"]
+    reading: str = ""  # which reading of an ambiguous statement this row encodes
+    metric: str = ""
+    kind: TargetKind
     direction: Literal["at_most", "at_least"] = "at_most"
-    value: float
+    value: float | None = None
     years: list[str] = Field(min_length=1)
+    baseline: StatedBaseline | None = None
+    reason: str = ""  # why a not_modelled target cannot be evaluated
     source: str
     confidence: Literal["S", "P", "E"]
+
+    @model_validator(mode="after")
+    def _complete_for_its_kind(self) -> Target:
+        if self.kind == "not_modelled":
+            if not self.reason:
+                raise ValueError("a not_modelled target needs a reason")
+            return self
+        if not self.metric or self.value is None:
+            raise ValueError(f"a {self.kind} target needs a metric and a value")
+        if self.kind in RELATIVE_KINDS and self.baseline is None:
+            raise ValueError(f"a {self.kind} target needs baseline = {{ year = ..., value = ... }}")
+        if self.kind == "relative_to_stated_baseline" and (
+            self.baseline is None or not self.baseline.value
+        ):
+            raise ValueError("a relative_to_stated_baseline target needs a non-zero baseline.value")
+        return self
 
 
 class RAGRule(StrictModel):
     green_at_least: Probability = 0.8
     amber_at_least: Probability = 0.5
+    baseline_tolerance: Probability = 0.10
 
     def status(self, p_met: float) -> str:
         if np.isnan(p_met):
@@ -80,55 +160,223 @@ def load_targets(path: Path) -> TargetSet:
     return validated_file(TargetSet, read_toml(path), path)
 
 
-def evaluate_targets(kpis: pd.DataFrame, targets: TargetSet, reference: str) -> pd.DataFrame:
-    """One row per scenario, target and target year present in the run."""
+@dataclass(frozen=True)
+class Growth:
+    """The model's growth, used to back-cast a metric to a year before year 0."""
+
+    list_growth: float = 0.0
+    per_capita_trend: float = 0.0
+
+
+class _Run:
+    """The run's KPIs as (scenario, replication) x (metric, financial year) arrays."""
+
+    def __init__(self, kpis: pd.DataFrame, growth: Growth):
+        self.wide = kpis.pivot_table(
+            index=["scenario", "replication"],
+            columns=["metric", "financial_year"],
+            values="value",
+            aggfunc="first",
+        )
+        year0 = kpis.loc[kpis["year"] == 0, "financial_year"]
+        self.year0: str | None = str(year0.iloc[0]) if len(year0) else None
+        self.years = set(kpis["financial_year"].astype(str))
+        self.growth = growth
+
+    def values(self, scenario: str, metric: str, year: str) -> np.ndarray | None:
+        if (metric, year) not in self.wide.columns:
+            return None
+        return self.wide.loc[scenario, (metric, year)].to_numpy(dtype=float)
+
+    def at(self, scenario: str, metric: str, year: str) -> np.ndarray | None:
+        """The metric in ``year``; before year 0, year 0 back-cast at the model's growth."""
+        if year in self.years or self.year0 is None:
+            return self.values(scenario, metric, year)
+        before = years_between(year, self.year0)
+        if before <= 0:
+            return None
+        year0 = self.values(scenario, metric, self.year0)
+        if year0 is None:
+            return None
+        g = self.growth
+        return year0 / roll_factor(metric, before, g.list_growth, g.per_capita_trend)
+
+
+def _mean(values: np.ndarray | None) -> float:
+    return float(np.nanmean(values)) if values is not None and values.size else np.nan
+
+
+def evaluate_targets(
+    kpis: pd.DataFrame,
+    targets: TargetSet,
+    reference: str,
+    growth: Growth | None = None,
+    reference_is_do_nothing: bool = True,
+) -> pd.DataFrame:
+    """One row per scenario, target and target year (none dropped: see the statuses)."""
+    run = _Run(kpis, growth or Growth())
+    scenarios = [str(s) for s in kpis["scenario"].unique()]
     rows = []
-    wide = kpis.pivot_table(
-        index=["scenario", "replication"],
-        columns=["metric", "financial_year"],
-        values="value",
-        aggfunc="first",
-    )
-    baseline_year = kpis.loc[kpis["year"] == 0, "financial_year"]
-    baseline_label = baseline_year.iloc[0] if len(baseline_year) else None
-    for scenario in kpis["scenario"].unique():
-        for target in targets.target:
-            for year in target.years:
-                if (target.metric, year) not in wide.columns:
-                    continue
-                values = wide.loc[scenario, (target.metric, year)].to_numpy(dtype=float)
-                if target.kind == "absolute":
-                    measured, threshold = values, np.full_like(values, target.value)
-                elif target.kind == "change_from_baseline":
-                    base = wide.loc[scenario, (target.metric, baseline_label)].to_numpy(dtype=float)
-                    measured, threshold = values, base * (1 + target.value)
-                else:
-                    if scenario == reference or reference not in wide.index.get_level_values(0):
-                        continue  # a difference from itself says nothing
-                    ref = wide.loc[reference, (target.metric, year)].to_numpy(dtype=float)
-                    measured, threshold = values - ref, np.full_like(values, target.value)
-                met = (
-                    measured <= threshold
-                    if target.direction == "at_most"
-                    else measured >= threshold
-                )
-                mean, _, low, high = t_interval(measured)
-                p_met = float(met.mean()) if met.size else np.nan
-                rows.append(
-                    (
-                        scenario,
-                        target.id,
-                        target.description,
-                        target.metric,
-                        year,
-                        target.kind,
-                        float(np.mean(threshold)),
-                        mean,
-                        low,
-                        high,
-                        int(measured.size),
-                        p_met,
-                        targets.rag.status(p_met),
+    for target in targets.target:
+        for year in target.years:
+            reference_met = np.nan
+            if reference in scenarios and target.kind not in REFERENCE_KINDS:
+                reference_met = _score(run, target, year, reference, reference, targets.rag)[
+                    "p_met"
+                ]
+            for scenario in scenarios:
+                row = _score(run, target, year, scenario, reference, targets.rag)
+                if target.kind in REFERENCE_KINDS and not reference_is_do_nothing:
+                    row.update(
+                        status="not evaluated",
+                        note=f"no do-nothing in this run (reference would be {reference})",
+                        p_met=np.nan,
                     )
-                )
+                elif target.kind in REFERENCE_KINDS and scenario == reference:
+                    continue  # a difference from itself says nothing
+                if (
+                    row["status"] in RAG
+                    and not np.isnan(reference_met)
+                    and reference_met >= targets.rag.green_at_least
+                ):
+                    row["attribution"] = MET_WITHOUT_PLAN
+                elif row["status"] == "green" and scenario != reference:
+                    row["attribution"] = BECAUSE_OF_PLAN
+                rows.append(row)
     return pd.DataFrame(rows, columns=TARGET_COLUMNS)
+
+
+def _score(
+    run: _Run, target: Target, year: str, scenario: str, reference: str, rag: RAGRule
+) -> dict[str, object]:
+    """The row for one scenario: measured value, threshold, p_met, status and the gap."""
+    stated = target.baseline
+    row: dict[str, object] = dict.fromkeys(TARGET_COLUMNS, np.nan)
+    row.update(
+        scenario=scenario,
+        target_id=target.id,
+        description=target.description,
+        reading=target.reading,
+        metric=target.metric,
+        year=year,
+        kind=target.kind,
+        n=0,
+        attribution="",
+        note="",
+        source=target.source,
+        confidence=target.confidence,
+        stated_baseline=stated.value if stated and stated.value is not None else np.nan,
+        stated_baseline_year=stated.year if stated else "",
+    )
+    if target.kind == "not_modelled":
+        row.update(status="not modelled", note=target.reason)
+        return row
+    assert target.value is not None  # checked by Target's validator
+    values = run.values(scenario, target.metric, year)
+    if values is None:
+        known = (target.metric, run.year0) in run.wide.columns
+        row.update(
+            status="beyond the run" if known else "not modelled",
+            note=(
+                f"{year} is not among the simulated years"
+                if known
+                else f"metric {target.metric} is not produced by the model"
+            ),
+        )
+        return row
+    own_reference = run.values(reference, target.metric, year)
+    # The model's baseline for this target, per replication.
+    if stated is not None:
+        model_base = run.at(scenario, target.metric, stated.year)
+    else:
+        model_base = run.values(scenario, target.metric, run.year0 or year)
+    if target.kind == "absolute":
+        measured, threshold = values, np.full_like(values, target.value)
+    elif target.kind == "change_from_baseline" or target.kind in RELATIVE_KINDS:
+        if model_base is None:
+            row.update(status="not modelled", note=f"no model value for {stated and stated.year}")
+            return row
+        change = target.value
+        if target.kind == "relative_to_stated_baseline":
+            assert stated is not None and stated.value
+            change = target.value / stated.value - 1
+        measured, threshold = values, model_base * (1 + change)
+    elif own_reference is None:
+        row.update(status="not evaluated", note="no reference scenario in this run")
+        return row
+    elif target.kind == "difference_from_reference":
+        measured, threshold = values - own_reference, np.full_like(values, target.value)
+    else:  # relative_difference_from_reference
+        measured, threshold = values, own_reference * (1 + target.value)
+    met = measured <= threshold if target.direction == "at_most" else measured >= threshold
+    mean, _, low, high = t_interval(measured)
+    p_met = float(met.mean()) if met.size else np.nan
+    row.update(
+        target=float(np.mean(threshold)),
+        mean=mean,
+        ci_low=low,
+        ci_high=high,
+        n=int(measured.size),
+        p_met=p_met,
+        status=rag.status(p_met),
+    )
+    base_mean = _mean(model_base)
+    row["model_baseline"] = base_mean
+    if stated is not None and stated.value:
+        ratio = base_mean / stated.value
+        row["baseline_ratio"] = ratio
+        if target.kind == "absolute" and abs(ratio - 1) > rag.baseline_tolerance:
+            row["status"] = "baseline mismatch"
+            row["note"] = (
+                f"the model's {target.metric} in {stated.year} is {base_mean:,.0f} against the "
+                f"stated {stated.value:,.0f} ({ratio - 1:+.0%}): a level target cannot be scored "
+                "on a model that misses its baseline"
+            )
+    _gap(row, target, values, measured, threshold, model_base, own_reference)
+    return row
+
+
+def _gap(
+    row: dict[str, object],
+    target: Target,
+    values: np.ndarray,
+    measured: np.ndarray,
+    threshold: np.ndarray,
+    model_base: np.ndarray | None,
+    own_reference: np.ndarray | None,
+) -> None:
+    """Required and delivered change, paired by replication (common random numbers)."""
+    if target.kind in REFERENCE_KINDS or model_base is None:
+        pass
+    else:
+        row["required_vs_baseline"] = float(np.mean(threshold - model_base))
+    if own_reference is None:
+        return
+    if target.kind == "difference_from_reference":
+        required, delivered = threshold, measured
+    else:
+        required, delivered = threshold - own_reference, values - own_reference
+    required_mean = float(np.mean(required))
+    mean, _, low, high = t_interval(delivered)
+    row.update(
+        required_vs_reference=required_mean,
+        delivered=mean,
+        delivered_ci_low=low,
+        delivered_ci_high=high,
+    )
+    wanted_down = target.direction == "at_most"
+    if (required_mean < 0) if wanted_down else (required_mean > 0):
+        row["delivered_share"] = mean / required_mean
+
+
+__all__ = [
+    "MET_WITHOUT_PLAN",
+    "TARGET_COLUMNS",
+    "Growth",
+    "RAGRule",
+    "StatedBaseline",
+    "Target",
+    "TargetSet",
+    "evaluate_targets",
+    "load_targets",
+]

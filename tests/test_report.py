@@ -23,6 +23,7 @@ TARGET_HEADER = [
     "Scenario",
     "Target",
     "Year",
+    "Baseline (stated, model)",
     "Target value",
     "Simulated (95% interval)",
     "p_met",
@@ -70,7 +71,17 @@ def test_docx_opens_and_contains_the_target_table(reported: Path) -> None:
     targets = pd.read_csv(reported / "targets.csv")
     table = document.tables[headers.index(TARGET_HEADER)]
     assert len(table.rows) == len(targets) + 1
-    assert {row.cells[6].text for row in table.rows[1:]} <= {"green", "amber", "red"}
+    statuses = {row.cells[7].text.split(":")[0] for row in table.rows[1:]}
+    assert statuses <= {
+        "green",
+        "amber",
+        "red",
+        "baseline mismatch",
+        "beyond the run",
+        "not modelled",
+    }
+    first = [c.text for c in document.tables[0].rows[0].cells]  # the summary opens with the gap
+    assert first[:3] == ["Target", "Year", "Scenario"] and first[3].startswith("Required vs")
     assert len(document.inline_shapes) == 3
 
 
@@ -124,7 +135,10 @@ def test_calibration_section_shows_the_shipped_fit(reported: Path) -> None:
     fitted = int(fit["fitted"].sum())
     html = (reported / "report.html").read_text()
     assert f"fitted to {fitted} activity figures" in html
-    labels = {fit_label(metric) for metric in fit["metric"]}
+    labels = {
+        fit_label(r["metric"]) + ("" if r["stated_year"] == "2014/15" else f" ({r['stated_year']})")
+        for r in fit.to_dict("records")
+    }
     assert len(labels) == len(fit)
     for label in labels:
         assert escape(label) in html

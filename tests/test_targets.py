@@ -1,0 +1,179 @@
+"""Targets scored on their own indicator: stated baselines, back-casts, the gap, and the
+statuses that replace a colour when a colour would mislead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.loading import area_dir
+from sim.report import signed_range
+from sim.targets import (
+    MET_WITHOUT_PLAN,
+    Growth,
+    StatedBaseline,
+    Target,
+    TargetSet,
+    evaluate_targets,
+    load_targets,
+)
+
+
+def frame(values: dict[tuple[str, int, int], float], metric: str) -> pd.DataFrame:
+    rows = [
+        (scenario, rep, 1, year, f"{2014 + year}/{15 + year}", metric, value)
+        for (scenario, rep, year), value in values.items()
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=["scenario", "replication", "seed", "year", "financial_year", "metric", "value"],
+    )
+
+
+def target(kind: str, value: float | None, years: list[str], **extra: object) -> Target:
+    return Target.model_validate(
+        {
+            "id": extra.pop("id", "t"),
+            "description": "d",
+            "metric": "m_per_100k",
+            "kind": kind,
+            "value": value,
+            "years": years,
+            "source": "s",
+            "confidence": "S",
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def run() -> pd.DataFrame:
+    """Four replications; year 0 = 1,000 in both; year 1: do nothing 1,000, plan 900-960."""
+    values: dict[tuple[str, int, int], float] = {}
+    for r, plan in enumerate([900.0, 920.0, 940.0, 960.0]):
+        values |= {("do-nothing", r, 0): 1000.0, ("plan", r, 0): 1000.0}
+        values |= {("do-nothing", r, 1): 1000.0, ("plan", r, 1): plan}
+    return frame(values, "m_per_100k")
+
+
+def rows(run: pd.DataFrame, *targets: Target, **kwargs: object) -> pd.DataFrame:
+    table = evaluate_targets(run, TargetSet(target=list(targets)), "do-nothing", **kwargs)
+    return table.set_index(["scenario", "target_id"])
+
+
+def test_level_target_on_a_missed_baseline_gets_no_colour(run: pd.DataFrame) -> None:
+    missed = target("absolute", 950, ["2015/16"], baseline={"year": "2014/15", "value": 1500})
+    table = rows(run, missed)
+    assert table.loc[("plan", "t"), "status"] == "baseline mismatch"
+    assert table.loc[("plan", "t"), "baseline_ratio"] == pytest.approx(1000 / 1500)
+    assert "1,500" in table.loc[("plan", "t"), "note"]
+    close = target("absolute", 950, ["2015/16"], baseline={"year": "2014/15", "value": 1050})
+    assert rows(run, close).loc[("plan", "t"), "status"] == "amber"  # 900, 920, 940 of 4
+
+
+def test_back_cast_baseline_uses_the_model_growth(run: pd.DataFrame) -> None:
+    """A rate stated for 2012/13 is compared with year 0 / (1 + trend)^2."""
+    stated = target("absolute", 950, ["2015/16"], baseline={"year": "2012/13", "value": 1000})
+    table = rows(run, stated, growth=Growth(list_growth=0.5, per_capita_trend=0.05))
+    assert table.loc[("plan", "t"), "model_baseline"] == pytest.approx(1000 / 1.05**2)
+    # Relative reading: the stated -5% applied to the back-cast baseline (913.1 at 2%).
+    relative = target(
+        "relative_to_stated_baseline", 950, ["2015/16"], baseline={"year": "2012/13", "value": 1000}
+    )
+    table = rows(run, relative, growth=Growth(0.0, 0.02))
+    assert table.loc[("plan", "t"), "target"] == pytest.approx(0.95 * 1000 / 1.02**2)
+    assert table.loc[("plan", "t"), "p_met"] == 0.25  # only 900 <= 913.1
+
+
+def test_relative_difference_from_do_nothing_and_the_gap(run: pd.DataFrame) -> None:
+    fifteen = target("relative_difference_from_reference", -0.07, ["2015/16"])
+    row = rows(run, fifteen).loc[("plan", "t")]
+    assert row["required_vs_reference"] == pytest.approx(-70)
+    assert row["delivered"] == pytest.approx(-70)  # mean of -100, -80, -60, -40
+    assert row["delivered_share"] == pytest.approx(1.0)
+    assert row["p_met"] == 0.5  # 900 and 920 are at most 930
+    assert row["delivered_ci_low"] < -70 < row["delivered_ci_high"]
+
+
+def test_target_do_nothing_meets_is_not_credited_to_the_scenario(run: pd.DataFrame) -> None:
+    easy = target("absolute", 1100, ["2015/16"])
+    table = rows(run, easy)
+    assert table.loc[("plan", "t"), "status"] == "green"
+    assert table.loc[("plan", "t"), "attribution"] == MET_WITHOUT_PLAN
+    assert table.loc[("do-nothing", "t"), "attribution"] == MET_WITHOUT_PLAN
+    assert np.isnan(table.loc[("plan", "t"), "delivered_share"])  # nothing required
+    hard = target("absolute", 990, ["2015/16"], id="h")
+    assert rows(run, hard).loc[("plan", "h"), "attribution"] == "met because of the scenario"
+
+
+def test_nothing_is_dropped(run: pd.DataFrame) -> None:
+    unmodelled = Target(
+        id="u",
+        description="people at home 91 days after discharge",
+        kind="not_modelled",
+        years=["2018/19"],
+        reason="not represented",
+        source="s",
+        confidence="S",
+    )
+    later = target("absolute", 900, ["2018/19"], id="later")
+    unknown = target("absolute", 900, ["2015/16"], id="unknown", metric="no_such_metric")
+    table = rows(run, unmodelled, later, unknown)
+    assert table.loc[("plan", "u"), "status"] == "not modelled"
+    assert table.loc[("plan", "u"), "note"] == "not represented"
+    assert table.loc[("plan", "later"), "status"] == "beyond the run"
+    assert table.loc[("plan", "unknown"), "status"] == "not modelled"
+
+
+def test_targets_against_do_nothing_are_not_scored_without_it(run: pd.DataFrame) -> None:
+    versus = target("difference_from_reference", -50, ["2015/16"])
+    table = rows(run, versus, reference_is_do_nothing=False)
+    assert table.loc[("plan", "t"), "status"] == "not evaluated"
+
+
+def test_target_kinds_need_what_they_use() -> None:
+    with pytest.raises(ValueError, match="baseline"):
+        target("change_from_stated_baseline", -0.03, ["2014/15"])
+    with pytest.raises(ValueError, match="reason"):
+        Target(
+            id="x",
+            description="d",
+            kind="not_modelled",
+            years=["2018/19"],
+            source="s",
+            confidence="S",
+        )
+    assert StatedBaseline(year="2013/14").value is None
+
+
+@pytest.mark.parametrize("area", ["dudley", "bury"])
+def test_shipped_targets_name_metrics_the_model_produces(
+    area: str, small_annual: pd.DataFrame
+) -> None:
+    targets = load_targets(area_dir(area) / "targets.toml")
+    modelled = [t for t in targets.target if t.kind != "not_modelled"]
+    assert modelled and all(t.metric in small_annual.columns for t in modelled)
+    assert all(t.reason for t in targets.target if t.kind == "not_modelled")
+    composite = [t for t in modelled if t.metric.startswith("composite_")]
+    assert composite and all(t.baseline and t.baseline.value for t in composite)
+
+
+@pytest.fixture(scope="module")
+def small_annual(small) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    from sim.replication import run_replication
+
+    return run_replication(small, 0).annual
+
+
+def test_signed_interval_wording_crosses_zero() -> None:
+    assert signed_range(-1178, 646) == "1,178 fewer to 646 more"
+    assert signed_range(-1178, -646) == "646 to 1,178 fewer"
+    assert signed_range(12, 40) == "12 to 40 more"
+    assert "2 or more" in signed_range(float("nan"), float("nan"))
+
+
+def test_targets_file_paths_exist() -> None:
+    assert Path(area_dir("dudley") / "targets.toml").exists()
