@@ -84,6 +84,7 @@ TARGET_COLUMNS = [
 MET_WITHOUT_PLAN = "met without the plan"
 BECAUSE_OF_PLAN = "met because of the scenario"
 RAG = ("green", "amber", "red")
+STATUSES = (*RAG, "baseline mismatch", "beyond the run", "not modelled", "not evaluated")
 RELATIVE_KINDS = ("change_from_stated_baseline", "relative_to_stated_baseline")
 REFERENCE_KINDS = ("difference_from_reference", "relative_difference_from_reference")
 TargetKind = Literal[
@@ -371,6 +372,7 @@ def _gap(
 
 __all__ = [
     "MET_WITHOUT_PLAN",
+    "STATUSES",
     "TARGET_COLUMNS",
     "Growth",
     "RAGRule",

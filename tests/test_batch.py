@@ -19,6 +19,7 @@ from sim.cli import app
 from sim.config import ModelConfig
 from sim.precision import ReplicationRule, relative_precision
 from sim.store import ResultsFolder, config_from_toml, config_to_toml
+from sim.targets import STATUSES
 from tests.conftest import scaled
 
 
@@ -51,14 +52,7 @@ def test_results_folder_is_complete(sequential: pd.DataFrame, tiny_pair, tmp_pat
     assert {"scenario", "replication", "seed", "config_sha256"} <= set(kpis.columns)
     assert (kpis["seed"] == 5).all()
     targets = pd.read_csv(out / "targets.csv")
-    assert set(targets["status"]) <= {
-        "green",
-        "amber",
-        "red",
-        "baseline mismatch",
-        "beyond the run",
-        "not modelled",
-    }
+    assert set(targets["status"]) <= set(STATUSES)
     assert (targets.loc[targets["status"] == "not modelled", "note"].str.len() > 0).all()
     assert len(targets) > 0
 

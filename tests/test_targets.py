@@ -3,8 +3,6 @@ statuses that replace a colour when a colour would mislead."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -173,7 +171,3 @@ def test_signed_interval_wording_crosses_zero() -> None:
     assert signed_range(-1178, -646) == "646 to 1,178 fewer"
     assert signed_range(12, 40) == "12 to 40 more"
     assert "2 or more" in signed_range(float("nan"), float("nan"))
-
-
-def test_targets_file_paths_exist() -> None:
-    assert Path(area_dir("dudley") / "targets.toml").exists()
