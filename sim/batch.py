@@ -22,7 +22,13 @@ from sim.errors import InputError
 from sim.executors import Backend, Task, run_unordered
 from sim.finance import FinanceInputs, income_at_risk, load_finance_inputs, simulated_income
 from sim.loading import area_dir, config_sha256
-from sim.plan import plan_comparison, plan_discrepancies
+from sim.plan import (
+    DISCREPANCY_COLUMNS,
+    TARGETS,
+    plan_comparison,
+    plan_discrepancies,
+    target_discrepancies,
+)
 from sim.precision import KEY_METRICS, ReplicationRule, relative_precision
 from sim.store import (
     KPI_COLUMNS,
@@ -318,22 +324,32 @@ def finalise(
     reference = manifest["reference_scenario"]
     summary = summarise(kpis)
     differences = paired_differences(kpis, reference)
+    target_set = load_targets(folder.root / TARGETS_FILE)
+    growth = model_growth(configs[names.index(reference)] if reference in names else configs[0])
     targets = evaluate_targets(
         kpis,
-        load_targets(folder.root / TARGETS_FILE),
+        target_set,
         reference,
-        growth=model_growth(configs[names.index(reference)] if reference in names else configs[0]),
+        growth=growth,
         reference_is_do_nothing=reference == REFERENCE_SCENARIO,
+    )
+    contradictions = (
+        target_discrepancies(kpis, target_set, reference, growth)
+        if reference == REFERENCE_SCENARIO
+        else pd.DataFrame(columns=DISCREPANCY_COLUMNS)
     )
     write_parquet(folder.root / "kpis.parquet", kpis)
     write_csv(folder.root / "summary.csv", summary)
     write_csv(folder.root / "differences.csv", differences)
     write_csv(folder.root / "targets.csv", targets)
-    outputs = ["kpis.parquet", "summary.csv", "differences.csv", "targets.csv"]
+    outputs = ["kpis.parquet", "summary.csv", "differences.csv", "targets.csv", DISCREPANCIES]
     providers, tariffs = folder.root / PROVIDERS_FILE, folder.root / TARIFFS_FILE
     if providers.exists() and tariffs.exists():
-        write_finance_outputs(folder, kpis, manifest, load_finance_inputs(providers, tariffs))
+        inputs = load_finance_inputs(providers, tariffs)
+        write_finance_outputs(folder, kpis, manifest, inputs, contradictions)
         outputs += FINANCE_OUTPUTS
+    else:
+        write_csv(folder.root / DISCREPANCIES, contradictions)
     manifest["status"] = "complete"
     manifest["completed"] = now_iso()
     manifest["outputs"] = outputs
@@ -341,12 +357,8 @@ def finalise(
     return BatchOutcome(folder, kpis, summary, differences, targets, manifest)
 
 
-FINANCE_OUTPUTS = [
-    "finance.csv",
-    "plan_comparison.csv",
-    "plan_discrepancies.csv",
-    "income_at_risk.xlsx",
-]
+DISCREPANCIES = "plan_discrepancies.csv"
+FINANCE_OUTPUTS = ["finance.csv", "plan_comparison.csv", "income_at_risk.xlsx"]
 
 
 @dataclass(frozen=True)
@@ -356,17 +368,34 @@ class FinanceTables:
     discrepancies: pd.DataFrame
 
 
+def saved_target_contradictions(folder: ResultsFolder) -> pd.DataFrame:
+    """The targets' contradictions a finished run wrote, kept when finance is recomputed."""
+    path = folder.root / DISCREPANCIES
+    saved = pd.read_csv(path) if path.exists() else pd.DataFrame()
+    if "kind" not in saved.columns:
+        return pd.DataFrame(columns=DISCREPANCY_COLUMNS)
+    return saved[saved["kind"] == TARGETS].reset_index(drop=True)
+
+
 def write_finance_outputs(
-    folder: ResultsFolder, kpis: pd.DataFrame, manifest: dict[str, Any], inputs: FinanceInputs
+    folder: ResultsFolder,
+    kpis: pd.DataFrame,
+    manifest: dict[str, Any],
+    inputs: FinanceInputs,
+    target_contradictions: pd.DataFrame,
 ) -> FinanceTables:
-    """finance.csv, plan_comparison.csv, plan_discrepancies.csv and the workbook."""
+    """finance.csv, plan_comparison.csv, plan_discrepancies.csv (the targets' own
+    contradictions, passed in, then the value-at-risk table's) and the workbook."""
     reference = manifest["reference_scenario"]
     finance = income_at_risk(simulated_income(kpis, inputs), reference)
     comparison = plan_comparison(inputs.book, finance, reference)
-    discrepancies = plan_discrepancies(inputs.book)
+    parts = [f for f in (target_contradictions, plan_discrepancies(inputs.book)) if not f.empty]
+    discrepancies = (
+        pd.concat(parts, ignore_index=True) if parts else plan_discrepancies(inputs.book)
+    )
     write_csv(folder.root / "finance.csv", finance)
     write_csv(folder.root / "plan_comparison.csv", comparison)
-    write_csv(folder.root / "plan_discrepancies.csv", discrepancies)
+    write_csv(folder.root / DISCREPANCIES, discrepancies)
     write_workbook(
         folder.root / "income_at_risk.xlsx", finance, comparison, discrepancies, inputs, manifest
     )

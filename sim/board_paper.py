@@ -79,6 +79,21 @@ def _table(
     return table
 
 
+TARGET_HEADER = [
+    "Target",
+    "Scenario",
+    "Year",
+    "Target value",
+    "Simulated (95% interval)",
+    "p_met",
+    "Status",
+]
+
+
+def _target_cell(t: dict[str, Any]) -> str:
+    return "\n".join([t["target"], *([t["baseline"]] if t["baseline"] else []), *t["notes"]])
+
+
 def build_docx(c: ReportContent) -> Any:
     document = Document()
     section = document.sections[0]
@@ -139,24 +154,14 @@ def build_docx(c: ReportContent) -> Any:
         f"standardised. Baselines before {c.first_year} are the model's {c.first_year} value "
         "back-cast at its own growth."
     )
-    _table(
+    table = _table(
         document,
-        [
-            "Scenario",
-            "Target",
-            "Year",
-            "Baseline (stated, model)",
-            "Target value",
-            "Simulated (95% interval)",
-            "p_met",
-            "Status",
-        ],
+        TARGET_HEADER,
         [
             [
+                _target_cell(t) if t["span"] else "",
                 t["scenario"],
-                t["target"] + (f" ({t['note']})" if t["note"] else ""),
                 t["year"],
-                t["baseline"],
                 t["target_value"],
                 t["simulated"],
                 t["p_met"],
@@ -164,10 +169,36 @@ def build_docx(c: ReportContent) -> Any:
             ]
             for t in c.targets
         ],
-        numeric=(3, 4, 5, 6),
-        widths_cm=(1.8, 4.6, 1.4, 2.4, 1.5, 2.8, 1.1, 1.6),
-        rag_column=7,
+        numeric=(3, 4, 5),
+        widths_cm=(5.0, 1.8, 1.6, 1.5, 3.3, 1.2, 2.3),
+        rag_column=6,
     )
+    start = 1
+    for t in c.targets:  # one merged target cell per group of scenario-year rows
+        if t["span"] > 1:
+            table.cell(start, 0).merge(table.cell(start + t["span"] - 1, 0))
+        start += t["span"]
+    if c.not_modelled:
+        document.add_paragraph(
+            "Targets the plan states that the model cannot evaluate (listed, never dropped):"
+        )
+        _table(
+            document,
+            ["Target", "Year(s)", "Why not modelled"],
+            [[t["target"], t["years"], t["reason"]] for t in c.not_modelled],
+            widths_cm=(6.5, 2.0, 8.5),
+        )
+    if c.contradictions:
+        document.add_paragraph(
+            f"Where the plan's targets contradict each other (each level resolved against "
+            f"{c.reference} in this run; both targets are scored above, neither is chosen):"
+        )
+        _table(
+            document,
+            ["Contradiction", "Arithmetic"],
+            [[f"{d['item']} ({d['source']})", d["arithmetic"]] for d in c.contradictions],
+            widths_cm=(5.5, 11.5),
+        )
 
     document.add_heading("3. Activity", level=1)
     if "activity" in c.figures:
@@ -226,7 +257,10 @@ def build_docx(c: ReportContent) -> Any:
         _table(
             document,
             ["Item", "Published", "Computed", "Difference"],
-            [[d["item"], d["published"], d["computed"], d["difference"]] for d in c.discrepancies],
+            [
+                [f"{d['item']}: {d['arithmetic']}", d["published"], d["computed"], d["difference"]]
+                for d in c.discrepancies
+            ],
             numeric=(1, 2, 3),
         )
 

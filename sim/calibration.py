@@ -22,7 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import tomli_w
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sim.config import ACUITIES, ModelConfig, StrictModel
 from sim.indicators import roll_factor, years_between
@@ -55,11 +55,16 @@ class BaselineFigure(StrictModel):
     unit: str
     source: str
     confidence: Literal["S", "P", "E"]
+    # 'local': from the area's own documents (also when an estimate derives from one);
+    # 'national': a national rate applied to the area. Default: local for S, else national.
+    basis: Literal["local", "national"]
 
-    @property
-    def basis(self) -> str:
-        """'local' for the area's own documents (S), 'national' for the rest (P, E)."""
-        return "local" if self.confidence == "S" else "national"
+    @model_validator(mode="before")
+    @classmethod
+    def _basis_from_confidence(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "basis" not in data:
+            return {**data, "basis": "local" if data.get("confidence") == "S" else "national"}
+        return data
 
     def years_to(self, baseline_year: str) -> int:
         return 0 if self.year is None else years_between(self.year, baseline_year)

@@ -37,6 +37,7 @@ from sim.batch import (
     BatchOutcome,
     resume_batch,
     run_batch,
+    saved_target_contradictions,
     write_finance_outputs,
 )
 from sim.calibration import (
@@ -493,7 +494,13 @@ def report(
     written = write_report(results, tuple(f for f in formats if f != "xlsx"))
     if "xlsx" in formats and (results / PROVIDERS_FILE).exists():
         inputs = load_finance_inputs(results / PROVIDERS_FILE, results / TARIFFS_FILE)
-        write_finance_outputs(folder, pd.read_parquet(results / "kpis.parquet"), manifest, inputs)
+        write_finance_outputs(
+            folder,
+            pd.read_parquet(results / "kpis.parquet"),
+            manifest,
+            inputs,
+            saved_target_contradictions(folder),
+        )
         written.append(results / "income_at_risk.xlsx")
     Console().print("[green]written:[/] " + ", ".join(str(p) for p in written))
 
@@ -523,7 +530,9 @@ def finance(
         providers or results / PROVIDERS_FILE, tariffs or results / TARIFFS_FILE, changes
     )
     kpis = pd.read_parquet(results / "kpis.parquet")
-    tables = write_finance_outputs(folder, kpis, manifest, inputs)
+    tables = write_finance_outputs(
+        folder, kpis, manifest, inputs, saved_target_contradictions(folder)
+    )
     manifest.setdefault("finance_recomputed", []).append(
         {"at": now_iso(), "command": command_line(), "inputs": list(inputs.files)}
     )

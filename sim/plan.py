@@ -1,14 +1,18 @@
 """The plan's own method: flat shares of contract lines, computed from inputs, never copied.
 
-Also reconciles the computed table with the figures the plan published and
-lists every row or total that does not agree to the pound.
+Also lists where the plan contradicts itself, each with the arithmetic: rows and
+totals of the value-at-risk table that do not agree to the pound with the table
+computed from its inputs, and pairs of targets that ask for different levels of
+one metric in one year (declared as ``[[discrepancy]]`` in targets.toml).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sim.finance import ProviderBook
+from sim.targets import Growth, Target, TargetSet, required_level
 
 RECONCILE_TOLERANCE = 0.5  # pounds
 
@@ -51,17 +55,40 @@ def plan_amounts(book: ProviderBook) -> pd.DataFrame:
     )
 
 
+DISCREPANCY_COLUMNS = [
+    "kind",
+    "item",
+    "first",
+    "first_value",
+    "second",
+    "second_value",
+    "difference",
+    "unit",
+    "arithmetic",
+    "source",
+]
+VALUE_AT_RISK = "value-at-risk table"
+TARGETS = "targets"
+CELL_MATCH = 5.0  # pounds: a difference this close to one cell is that cell, left out or added
+
+
 def plan_discrepancies(book: ProviderBook) -> pd.DataFrame:
-    """Published rows and totals that do not reconcile with the computed plan table."""
+    """Published rows and totals of the value-at-risk table that do not reconcile with
+    the table computed from its inputs, each with the arithmetic."""
     amounts = plan_amounts(book)
-    checks: list[tuple[str, float, float]] = []
+    checks: list[tuple[str, float, float, str]] = []
     for provider in book.provider:
         mine = amounts[amounts["provider"] == provider.id]
         for line in provider.line:
             if line.published_plan_amount is not None:
                 computed = float(mine.loc[mine["line"] == line.id, "plan_amount"].sum())
                 checks.append(
-                    (f"{provider.name}: {line.label}", line.published_plan_amount, computed)
+                    (
+                        f"{provider.name}: {line.label}",
+                        line.published_plan_amount,
+                        computed,
+                        f"income {line.income:,.0f} x {line.plan_method} rule",
+                    )
                 )
         if provider.published_total is not None:
             checks.append(
@@ -69,6 +96,7 @@ def plan_discrepancies(book: ProviderBook) -> pd.DataFrame:
                     f"{provider.name}: total value at risk",
                     provider.published_total,
                     float(mine["plan_amount"].sum()),
+                    f"sum of its {len(mine)} lines",
                 )
             )
         listed = sum(line.income for line in provider.line)
@@ -78,18 +106,115 @@ def plan_discrepancies(book: ProviderBook) -> pd.DataFrame:
                     f"{provider.name}: contract value vs sum of its lines",
                     provider.contract_value,
                     listed,
+                    f"sum of its {len(provider.line)} lines' income",
                 )
             )
     for column, published in book.published_totals.items():
         if column == "grand_total":
             computed = float(amounts["plan_amount"].sum())
-            checks.append(("All providers: grand total value at risk", published, computed))
+            checks.append(
+                (
+                    "All providers: grand total value at risk",
+                    published,
+                    computed,
+                    f"sum of all {len(amounts)} lines",
+                )
+            )
         else:
             computed = float(amounts.loc[amounts["line"] == column, "plan_amount"].sum())
-            checks.append((f"All providers: column total '{column}'", published, computed))
-    frame = pd.DataFrame(checks, columns=["item", "published", "computed"])
-    frame["difference"] = frame["computed"] - frame["published"]
-    return frame[frame["difference"].abs() >= RECONCILE_TOLERANCE].reset_index(drop=True)
+            checks.append(
+                (f"All providers: column total '{column}'", published, computed, "column sum")
+            )
+    rows = []
+    for item, published, computed, how in checks:
+        difference = computed - published
+        if abs(difference) < RECONCILE_TOLERANCE:
+            continue
+        text = (
+            f"published £{published:,.0f}; computed £{computed:,.0f} ({how}); "
+            f"computed - published = {'+' if difference >= 0 else '-'}£{abs(difference):,.2f}"
+        )
+        cell = _matching_cell(amounts, abs(difference))
+        if cell:
+            text += f", which is {cell}"
+        rows.append(
+            (
+                VALUE_AT_RISK,
+                item,
+                "published",
+                published,
+                "computed from its inputs",
+                computed,
+                difference,
+                "£",
+                text,
+                "the plan's value-at-risk table (providers.toml)",
+            )
+        )
+    return pd.DataFrame(rows, columns=DISCREPANCY_COLUMNS)
+
+
+def _matching_cell(amounts: pd.DataFrame, difference: float) -> str:
+    """The one line whose amount the difference equals (to CELL_MATCH), if any."""
+    if difference < 100 * CELL_MATCH:
+        return ""
+    close = amounts[(amounts["plan_amount"] - difference).abs() <= CELL_MATCH]
+    if len(close) != 1:
+        return ""
+    row = close.iloc[0]
+    return f"the {row['provider_name']} {row['label']} cell (£{row['plan_amount']:,.0f})"
+
+
+def target_discrepancies(
+    kpis: pd.DataFrame, targets: TargetSet, reference: str, growth: Growth | None = None
+) -> pd.DataFrame:
+    """Pairs of targets (declared in targets.toml) that ask for different levels of one
+    metric in one year, each level as the run resolves it against ``reference``."""
+    rows = []
+    for d in targets.discrepancy:
+        first, second = (targets.by_id(name) for name in d.targets)
+        first_level, level = required_level(kpis, first, d.year, reference, growth)
+        second_level, _ = required_level(kpis, second, d.year, reference, growth)
+        if np.isnan(first_level) or np.isnan(second_level):
+            continue  # a year beyond this run, or no reference scenario in it
+        difference = second_level - first_level
+        text = (
+            f"in {d.year}, '{first.id}' asks for {_change(first_level, level, reference)}; "
+            f"'{second.id}' asks for {_change(second_level, level, reference)}; "
+            f"they differ by {difference:+,.0f} ({difference / level:+.1%} of {reference})"
+        )
+        first_change, second_change = first_level - level, second_level - level
+        if first_change * second_change > 0 and min(
+            abs(first_change), abs(second_change)
+        ) >= 0.01 * abs(level):
+            text += f": the first asks for {first_change / second_change:.1f} times the change"
+        rows.append(
+            (
+                TARGETS,
+                d.description,
+                _reading(first),
+                first_level,
+                _reading(second),
+                second_level,
+                difference,
+                first.metric,
+                text,
+                d.source,
+            )
+        )
+    return pd.DataFrame(rows, columns=DISCREPANCY_COLUMNS)
+
+
+def _change(required: float, reference_level: float, reference: str) -> str:
+    change = required - reference_level
+    return (
+        f"{required:,.0f} ({change:+,.0f} against {reference}'s {reference_level:,.0f}, "
+        f"{change / reference_level:+.1%})"
+    )
+
+
+def _reading(target: Target) -> str:
+    return f"{target.description} ({target.reading})" if target.reading else target.description
 
 
 def _value(row: pd.Series | None, column: str) -> float:

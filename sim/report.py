@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sim import charts
 from sim.calibration import fit_label
 from sim.loading import project_root, read_toml
+from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
 from sim.store import ResultsFolder, atomic_write, write_text
 from sim.tables import format_value
 from sim.targets import BECAUSE_OF_PLAN, MET_WITHOUT_PLAN, RAG
@@ -111,13 +112,15 @@ class ReportContent:
     finance_configured: bool
     summary_points: list[str]
     facts: list[Fact]
-    targets: list[dict[str, Any]]
+    targets: list[dict[str, Any]]  # grouped by target: the first row of a group has `span`
+    not_modelled: list[dict[str, Any]]  # once per target: what the plan states, and why not
     gap: list[dict[str, Any]]
     differences: list[dict[str, Any]]
     scenarios: list[str]  # the scenarios compared with the reference, in run order
     finance: list[dict[str, Any]]
     plan_comparison: list[dict[str, Any]]
-    discrepancies: list[dict[str, Any]]
+    contradictions: list[dict[str, Any]]  # targets that ask for different things
+    discrepancies: list[dict[str, Any]]  # the value-at-risk table against its inputs
     capacity: list[dict[str, Any]]
     assumptions: list[dict[str, Any]]
     calibration: list[dict[str, str]] | None
@@ -183,6 +186,8 @@ def build_content(root: Path) -> ReportContent:
         if (root / "plan_discrepancies.csv").exists()
         else pd.DataFrame()
     )
+    if "kind" not in issues.columns:  # absent, or written before targets were checked
+        issues = pd.DataFrame(columns=DISCREPANCY_COLUMNS)
     providers = read_toml(root / "providers.toml") if (root / "providers.toml").exists() else {}
     provider_names = {p["id"]: p["name"] for p in providers.get("provider", [])}
     last_year = int(summary["year"].max())
@@ -303,13 +308,21 @@ def build_content(root: Path) -> ReportContent:
             f"{len(not_modelled)} target(s) the plan states are not modelled and are listed, "
             "with the reason, under 'Targets'."
         )
-    if len(issues):
+    contradicting = issues[issues["kind"] == TARGETS]
+    if len(contradicting):
         points.append(
-            f"The plan's own value-at-risk table does not reconcile in {len(issues)} place(s); "
-            "see 'Income at risk'."
+            f"The plan's targets contradict each other in {len(contradicting)} place(s); "
+            "the arithmetic is under 'Targets'."
+        )
+    unreconciled = issues[issues["kind"] == VALUE_AT_RISK]
+    if len(unreconciled):
+        points.append(
+            f"The plan's own value-at-risk table does not reconcile in {len(unreconciled)} "
+            "place(s); see 'Income at risk'."
         )
 
-    target_rows = [_target_row(r) for r in targets.to_dict("records")]
+    target_rows = _target_rows(targets[targets["status"] != "not modelled"])
+    unmodelled_rows = _unmodelled_rows(targets[targets["status"] == "not modelled"])
     gap_rows = _gap_rows(targets, reference)
     diff_rows = [
         {
@@ -323,14 +336,19 @@ def build_content(root: Path) -> ReportContent:
     ]
     finance_rows = _finance_rows(finance, last_year, others, provider_names)
     plan_rows = _plan_rows(plan, others, provider_names)
+    contradiction_rows = [
+        {"item": r["item"], "arithmetic": r["arithmetic"], "source": r["source"]}
+        for r in contradicting.to_dict("records")
+    ]
     issue_rows = [
         {
             "item": r["item"],
-            "published": money(r["published"]),
-            "computed": money(r["computed"]),
+            "published": money(r["first_value"]),
+            "computed": money(r["second_value"]),
             "difference": money(r["difference"]),
+            "arithmetic": r["arithmetic"],
         }
-        for r in issues.to_dict("records")
+        for r in unreconciled.to_dict("records")
     ]
     capacity_rows = []
     for r in final[final["metric"].isin(CAPACITY_METRICS)].to_dict("records"):
@@ -363,11 +381,13 @@ def build_content(root: Path) -> ReportContent:
         summary_points=points,
         facts=facts,
         targets=target_rows,
+        not_modelled=unmodelled_rows,
         gap=gap_rows,
         differences=diff_rows,
         scenarios=others,
         finance=finance_rows,
         plan_comparison=plan_rows,
+        contradictions=contradiction_rows,
         discrepancies=issue_rows,
         capacity=capacity_rows,
         assumptions=_assumptions(_scenario_configs(folder, names)),
@@ -386,33 +406,86 @@ def _status_text(r: dict[str, Any]) -> str:
     return f"{status}: {r['attribution']}" if r.get("attribution") == MET_WITHOUT_PLAN else status
 
 
+def _target_title(r: dict[str, Any]) -> str:
+    reading = r.get("reading")
+    return r["description"] + (f" [{reading}]" if isinstance(reading, str) and reading else "")
+
+
+def _target_rows(targets: pd.DataFrame) -> list[dict[str, Any]]:
+    """Targets-table rows grouped by target: the group's first row carries the target, its
+    baseline (stated and model) and notes, with ``span`` = rows in the group (0 after)."""
+    rows: list[dict[str, Any]] = []
+    for _, group in targets.groupby("target_id", sort=False):
+        records = group.to_dict("records")
+        first = records[0]
+        notes = list(dict.fromkeys(n for n in group["note"] if isinstance(n, str) and n))
+        for i, r in enumerate(records):
+            row = _target_row(r)
+            row.update(
+                span=len(records) if i == 0 else 0,
+                target=_target_title(first),
+                baseline=_baseline_text(first),
+                notes=notes,
+            )
+            rows.append(row)
+    return rows
+
+
+def _unmodelled_rows(targets: pd.DataFrame) -> list[dict[str, Any]]:
+    """Targets the model cannot evaluate, once each (not once per scenario)."""
+    return [
+        {
+            "target": _target_title(r),
+            "years": ", ".join(
+                sorted(set(targets.loc[targets["target_id"] == r["target_id"], "year"]))
+            ),
+            "reason": r["note"] if isinstance(r["note"], str) else "",
+        }
+        for r in targets.drop_duplicates("target_id").to_dict("records")
+    ]
+
+
+def _baseline_text(r: dict[str, Any]) -> str:
+    """'Baseline 2012/13: stated 2,596; model 2,456 (-5%)'; for a target without a stated
+    baseline, the run's first year; '' for a target that needs none."""
+    if pd.isna(r["model_baseline"]):
+        return ""
+    model = whole(r["model_baseline"])
+    year = r.get("stated_baseline_year")
+    if not isinstance(year, str) or not year:
+        return f"Baseline: the run's first year, model {model}"
+    stated = f"stated {whole(r['stated_baseline'])}; " if pd.notna(r["stated_baseline"]) else ""
+    ratio = f" ({percent(r['baseline_ratio'] - 1, 0)})" if pd.notna(r["baseline_ratio"]) else ""
+    return f"Baseline {year}: {stated}model {model}{ratio}"
+
+
 def _target_row(r: dict[str, Any]) -> dict[str, Any]:
-    """A targets-table row: the target, its baseline (stated and model), value and status."""
-    baseline = ""
-    if pd.notna(r["model_baseline"]) and r.get("stated_baseline_year"):
-        stated = f"stated {whole(r['stated_baseline'])}, " if pd.notna(r["stated_baseline"]) else ""
-        ratio = f" ({percent(r['baseline_ratio'] - 1, 0)})" if pd.notna(r["baseline_ratio"]) else ""
-        baseline = f"{r['stated_baseline_year']}: {stated}model {whole(r['model_baseline'])}{ratio}"
+    """One scenario and year of a target: value, simulated, p_met and status."""
     if pd.isna(r["mean"]):
         simulated = ""
     elif pd.notna(r["ci_low"]):
         simulated = f"{whole(r['mean'])} ({whole(r['ci_low'])} to {whole(r['ci_high'])})"
     else:
         simulated = whole(r["mean"])
-    reading = r.get("reading")
     return {
         "scenario": r["scenario"],
-        "target": r["description"]
-        + (f" [{reading}]" if isinstance(reading, str) and reading else ""),
         "year": r["year"],
-        "baseline": baseline,
         "target_value": _number(r["target"]),
         "simulated": simulated,
         "p_met": "" if pd.isna(r["p_met"]) else f"{r['p_met']:.2f}",
         "status": _status_text(r),
-        "note": r["note"] if isinstance(r["note"], str) else "",
         "colour": RAG_COLOURS.get(str(r["status"]), "#768692"),
     }
+
+
+def share_of_requirement(share: float) -> str:
+    """Delivered / required as a reader can take it: a negative share is a move the wrong
+    way, and a share far above 100% (a tiny requirement) says nothing more than 'over'."""
+    if pd.isna(share):
+        return ""
+    if share < 0:
+        return "none: moves the wrong way"
+    return "over 200%" if share > 2 else percent(share, 0)
 
 
 def _gap_rows(targets: pd.DataFrame, reference: str) -> list[dict[str, Any]]:
@@ -428,8 +501,7 @@ def _gap_rows(targets: pd.DataFrame, reference: str) -> list[dict[str, Any]]:
         share = r["delivered_share"]
         rows.append(
             {
-                "target": r["description"]
-                + (f" [{r['reading']}]" if isinstance(r["reading"], str) and r["reading"] else ""),
+                "target": _target_title(r),
                 "year": r["year"],
                 "scenario": r["scenario"],
                 "required": "already met by doing nothing"
@@ -439,7 +511,7 @@ def _gap_rows(targets: pd.DataFrame, reference: str) -> list[dict[str, Any]]:
                 if pd.isna(r["delivered"])
                 else f"{signed_amount(r['delivered'])} "
                 f"({signed_range(r['delivered_ci_low'], r['delivered_ci_high'])})",
-                "share": "" if pd.isna(share) else percent(share, 0),
+                "share": share_of_requirement(share),
                 "status": _status_text(r),
                 "colour": RAG_COLOURS.get(str(r["status"]), "#768692"),
             }

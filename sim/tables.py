@@ -194,8 +194,11 @@ def discrepancy_table(discrepancies: pd.DataFrame) -> Table:
     )
     for name in ("item", "published", "computed", "difference"):
         table.add_column(name, justify="left" if name == "item" else "right", overflow="fold")
-    for row in discrepancies.itertuples():
+    for row in discrepancies[discrepancies["unit"] == "£"].itertuples():
         table.add_row(
-            row.item, f"£{row.published:,.0f}", f"£{row.computed:,.0f}", f"£{row.difference:+,.0f}"
+            escape(str(row.item)),
+            f"£{row.first_value:,.0f}",
+            f"£{row.second_value:,.0f}",
+            f"£{row.difference:+,.0f}",
         )
     return table

@@ -150,9 +150,48 @@ class RAGRule(StrictModel):
         return "amber" if p_met >= self.amber_at_least else "red"
 
 
+class Discrepancy(StrictModel):
+    """Two targets of one plan that ask for different levels of one metric in one year.
+
+    Declared so that the run states the arithmetic (plan_discrepancies.csv, the
+    report) instead of a reader having to notice it.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    description: str
+    targets: tuple[str, str]
+    year: str = Field(pattern=YEAR)
+    source: str
+
+
 class TargetSet(StrictModel):
     rag: RAGRule = RAGRule()
     target: list[Target] = Field(default_factory=list)
+    discrepancy: list[Discrepancy] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _discrepancies_name_comparable_targets(self) -> TargetSet:
+        by_id = {t.id: t for t in self.target}
+        for d in self.discrepancy:
+            for name in d.targets:
+                if name not in by_id:
+                    raise ValueError(
+                        f"discrepancy {d.id!r} names target {name!r}; targets: {sorted(by_id)}"
+                    )
+                if by_id[name].kind == "not_modelled" or d.year not in by_id[name].years:
+                    raise ValueError(
+                        f"discrepancy {d.id!r}: target {name!r} is not scored in {d.year}"
+                    )
+            first, second = (by_id[name] for name in d.targets)
+            if first.metric != second.metric:
+                raise ValueError(
+                    f"discrepancy {d.id!r} compares {first.metric} with {second.metric}: "
+                    "only targets on one metric can be compared"
+                )
+        return self
+
+    def by_id(self, target_id: str) -> Target:
+        return next(t for t in self.target if t.id == target_id)
 
 
 def load_targets(path: Path) -> TargetSet:
@@ -185,7 +224,7 @@ class _Run:
         self.growth = growth
 
     def values(self, scenario: str, metric: str, year: str) -> np.ndarray | None:
-        if (metric, year) not in self.wide.columns:
+        if (metric, year) not in self.wide.columns or scenario not in self.wide.index:
             return None
         return self.wide.loc[scenario, (metric, year)].to_numpy(dtype=float)
 
@@ -222,9 +261,8 @@ def evaluate_targets(
         for year in target.years:
             reference_met = np.nan
             if reference in scenarios and target.kind not in REFERENCE_KINDS:
-                reference_met = _score(run, target, year, reference, reference, targets.rag)[
-                    "p_met"
-                ]
+                scored = _score(run, target, year, reference, reference, targets.rag)
+                reference_met = float(scored["p_met"])  # type: ignore[arg-type]
             for scenario in scenarios:
                 row = _score(run, target, year, scenario, reference, targets.rag)
                 if target.kind in REFERENCE_KINDS and not reference_is_do_nothing:
@@ -245,6 +283,72 @@ def evaluate_targets(
                     row["attribution"] = BECAUSE_OF_PLAN
                 rows.append(row)
     return pd.DataFrame(rows, columns=TARGET_COLUMNS)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """One target in one scenario and year, per replication."""
+
+    values: np.ndarray  # the metric itself
+    measured: np.ndarray  # what is compared with the threshold
+    threshold: np.ndarray
+    model_base: np.ndarray | None  # the model's value for the target's baseline
+    own_reference: np.ndarray | None  # the reference scenario's metric
+
+    def required_level(self, target: Target) -> np.ndarray:
+        """The level of the metric the target asks for, in the metric's own units."""
+        if target.kind == "difference_from_reference":
+            assert self.own_reference is not None
+            return self.own_reference + self.threshold
+        return self.threshold
+
+
+def _measure(
+    run: _Run, target: Target, year: str, scenario: str, reference: str
+) -> _Measured | tuple[str, str]:
+    """The measured value and threshold per replication, or (status, note) why there is none."""
+    stated = target.baseline
+    values = run.values(scenario, target.metric, year)
+    if values is None:
+        if (target.metric, run.year0) in run.wide.columns:
+            return "beyond the run", f"{year} is not among the simulated years"
+        return "not modelled", f"metric {target.metric} is not produced by the model"
+    assert target.value is not None  # checked by Target's validator
+    own_reference = run.values(reference, target.metric, year)
+    if stated is not None:
+        model_base = run.at(scenario, target.metric, stated.year)
+    else:
+        model_base = run.values(scenario, target.metric, run.year0 or year)
+    if target.kind == "absolute":
+        measured, threshold = values, np.full_like(values, target.value)
+    elif target.kind == "change_from_baseline" or target.kind in RELATIVE_KINDS:
+        if model_base is None:
+            return "not modelled", f"no model value for {stated and stated.year}"
+        change = target.value
+        if target.kind == "relative_to_stated_baseline":
+            assert stated is not None and stated.value
+            change = target.value / stated.value - 1
+        measured, threshold = values, model_base * (1 + change)
+    elif own_reference is None:
+        return "not evaluated", "no reference scenario in this run"
+    elif target.kind == "difference_from_reference":
+        measured, threshold = values - own_reference, np.full_like(values, target.value)
+    else:  # relative_difference_from_reference
+        measured, threshold = values, own_reference * (1 + target.value)
+    return _Measured(values, measured, threshold, model_base, own_reference)
+
+
+def required_level(
+    kpis: pd.DataFrame, target: Target, year: str, reference: str, growth: Growth | None = None
+) -> tuple[float, float]:
+    """(level the target asks for, the reference scenario's level), means over replications.
+
+    NaN where the target cannot be evaluated in this run.
+    """
+    found = _measure(_Run(kpis, growth or Growth()), target, year, reference, reference)
+    if not isinstance(found, _Measured) or found.own_reference is None:
+        return np.nan, np.nan
+    return float(np.mean(found.required_level(target))), float(np.mean(found.own_reference))
 
 
 def _score(
@@ -272,56 +376,27 @@ def _score(
     if target.kind == "not_modelled":
         row.update(status="not modelled", note=target.reason)
         return row
-    assert target.value is not None  # checked by Target's validator
-    values = run.values(scenario, target.metric, year)
-    if values is None:
-        known = (target.metric, run.year0) in run.wide.columns
-        row.update(
-            status="beyond the run" if known else "not modelled",
-            note=(
-                f"{year} is not among the simulated years"
-                if known
-                else f"metric {target.metric} is not produced by the model"
-            ),
-        )
+    found = _measure(run, target, year, scenario, reference)
+    if not isinstance(found, _Measured):
+        row.update(status=found[0], note=found[1])
         return row
-    own_reference = run.values(reference, target.metric, year)
-    # The model's baseline for this target, per replication.
-    if stated is not None:
-        model_base = run.at(scenario, target.metric, stated.year)
-    else:
-        model_base = run.values(scenario, target.metric, run.year0 or year)
-    if target.kind == "absolute":
-        measured, threshold = values, np.full_like(values, target.value)
-    elif target.kind == "change_from_baseline" or target.kind in RELATIVE_KINDS:
-        if model_base is None:
-            row.update(status="not modelled", note=f"no model value for {stated and stated.year}")
-            return row
-        change = target.value
-        if target.kind == "relative_to_stated_baseline":
-            assert stated is not None and stated.value
-            change = target.value / stated.value - 1
-        measured, threshold = values, model_base * (1 + change)
-    elif own_reference is None:
-        row.update(status="not evaluated", note="no reference scenario in this run")
-        return row
-    elif target.kind == "difference_from_reference":
-        measured, threshold = values - own_reference, np.full_like(values, target.value)
-    else:  # relative_difference_from_reference
-        measured, threshold = values, own_reference * (1 + target.value)
-    met = measured <= threshold if target.direction == "at_most" else measured >= threshold
-    mean, _, low, high = t_interval(measured)
+    met = (
+        found.measured <= found.threshold
+        if target.direction == "at_most"
+        else found.measured >= found.threshold
+    )
+    mean, _, low, high = t_interval(found.measured)
     p_met = float(met.mean()) if met.size else np.nan
     row.update(
-        target=float(np.mean(threshold)),
+        target=float(np.mean(found.threshold)),
         mean=mean,
         ci_low=low,
         ci_high=high,
-        n=int(measured.size),
+        n=int(found.measured.size),
         p_met=p_met,
         status=rag.status(p_met),
     )
-    base_mean = _mean(model_base)
+    base_mean = _mean(found.model_base)
     row["model_baseline"] = base_mean
     if stated is not None and stated.value:
         ratio = base_mean / stated.value
@@ -333,30 +408,21 @@ def _score(
                 f"stated {stated.value:,.0f} ({ratio - 1:+.0%}): a level target cannot be scored "
                 "on a model that misses its baseline"
             )
-    _gap(row, target, values, measured, threshold, model_base, own_reference)
+    _gap(row, target, found)
     return row
 
 
-def _gap(
-    row: dict[str, object],
-    target: Target,
-    values: np.ndarray,
-    measured: np.ndarray,
-    threshold: np.ndarray,
-    model_base: np.ndarray | None,
-    own_reference: np.ndarray | None,
-) -> None:
+def _gap(row: dict[str, object], target: Target, found: _Measured) -> None:
     """Required and delivered change, paired by replication (common random numbers)."""
-    if target.kind in REFERENCE_KINDS or model_base is None:
-        pass
-    else:
-        row["required_vs_baseline"] = float(np.mean(threshold - model_base))
-    if own_reference is None:
+    if target.kind not in REFERENCE_KINDS and found.model_base is not None:
+        row["required_vs_baseline"] = float(np.mean(found.threshold - found.model_base))
+    if found.own_reference is None:
         return
     if target.kind == "difference_from_reference":
-        required, delivered = threshold, measured
+        required, delivered = found.threshold, found.measured
     else:
-        required, delivered = threshold - own_reference, values - own_reference
+        required = found.threshold - found.own_reference
+        delivered = found.values - found.own_reference
     required_mean = float(np.mean(required))
     mean, _, low, high = t_interval(delivered)
     row.update(
@@ -374,6 +440,7 @@ __all__ = [
     "MET_WITHOUT_PLAN",
     "STATUSES",
     "TARGET_COLUMNS",
+    "Discrepancy",
     "Growth",
     "RAGRule",
     "StatedBaseline",
@@ -381,4 +448,5 @@ __all__ = [
     "TargetSet",
     "evaluate_targets",
     "load_targets",
+    "required_level",
 ]

@@ -125,16 +125,23 @@ def write_workbook(
     _widths(sheet, {1: 44, 2: 18, 3: 14, **{c: 16 for c in range(4, 9)}})
 
     sheet = wb.create_sheet("Plan discrepancies")
-    sheet["A1"] = "Published figures that do not reconcile with the table computed from its inputs"
+    sheet["A1"] = (
+        "Where the plan contradicts itself: targets asking for different levels, and published "
+        "figures that do not reconcile with the table computed from its inputs"
+    )
     sheet["A1"].font = TITLE_FONT
-    _header(sheet, 3, ["item", "published", "computed", "difference"])
+    _header(sheet, 3, ["kind", "item", "first", "second", "difference", "unit", "arithmetic"])
     for i, rec in enumerate(discrepancies.itertuples(), start=4):
-        sheet.cell(row=i, column=1, value=rec.item)
-        for col, value in enumerate((rec.published, rec.computed, rec.difference), start=2):
-            sheet.cell(row=i, column=col, value=float(value)).number_format = CURRENCY
+        numbers = (float(rec.first_value), float(rec.second_value), float(rec.difference))
+        cells = (rec.kind, rec.item, *numbers, rec.unit)
+        for col, value in enumerate(cells, start=1):
+            cell = sheet.cell(row=i, column=col, value=value)
+            if col in (3, 4, 5):
+                cell.number_format = CURRENCY if rec.unit == "£" else "#,##0"
+        sheet.cell(row=i, column=7, value=rec.arithmetic)
     if discrepancies.empty:
-        sheet["A4"] = "none: every published row and total reconciles to the pound"
-    _widths(sheet, {1: 70, 2: 16, 3: 16, 4: 16})
+        sheet["A4"] = "none: the targets agree and every published row and total reconciles"
+    _widths(sheet, {1: 18, 2: 50, 3: 16, 4: 16, 5: 16, 6: 14, 7: 110})
 
     sheet = wb.create_sheet("Tariffs and rules")
     sheet["A1"] = "Tariffs and payment rules used"

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from sim.loading import area_dir
-from sim.report import signed_range
+from sim.plan import target_discrepancies
+from sim.report import share_of_requirement, signed_range
 from sim.targets import (
     MET_WITHOUT_PLAN,
     Growth,
@@ -171,3 +172,52 @@ def test_signed_interval_wording_crosses_zero() -> None:
     assert signed_range(-1178, -646) == "646 to 1,178 fewer"
     assert signed_range(12, 40) == "12 to 40 more"
     assert "2 or more" in signed_range(float("nan"), float("nan"))
+
+
+def test_contradicting_targets_are_stated_with_their_arithmetic(run: pd.DataFrame) -> None:
+    """Against do nothing's 1,000: -7% asks for 930, -20 for 980 (3.5 times less)."""
+    seven = target("relative_difference_from_reference", -0.07, ["2015/16"], id="seven")
+    twenty = target("difference_from_reference", -20, ["2015/16"], id="twenty")
+    pair = {
+        "id": "p",
+        "description": "d",
+        "targets": ["seven", "twenty"],
+        "year": "2015/16",
+        "source": "s",
+    }
+    targets = TargetSet(target=[seven, twenty], discrepancy=[pair])
+    found = target_discrepancies(run, targets, "do-nothing").iloc[0]
+    assert (found["first_value"], found["second_value"]) == pytest.approx((930, 980))
+    assert found["difference"] == pytest.approx(50)
+    assert "3.5 times the change" in found["arithmetic"]
+    assert target_discrepancies(run, targets, "no-such-reference").empty
+    with pytest.raises(ValueError, match="'seven' is not scored in 2018/19"):
+        TargetSet(target=[seven, twenty], discrepancy=[{**pair, "year": "2018/19"}])
+    with pytest.raises(ValueError, match="names target 'missing'"):
+        TargetSet(target=[seven], discrepancy=[{**pair, "targets": ["seven", "missing"]}])
+    other = target("absolute", 900, ["2015/16"], id="other", metric="another_metric")
+    with pytest.raises(ValueError, match="only targets on one metric"):
+        TargetSet(
+            target=[seven, other],
+            discrepancy=[{**pair, "targets": ["seven", "other"]}],
+        )
+
+
+def test_the_value_at_risk_grand_total_is_one_cell_short() -> None:
+    """The plan's grand total is the sum of its columns less the ambulance trust's NEL cell."""
+    from sim.finance import load_finance_inputs
+    from sim.plan import plan_discrepancies
+
+    dudley = area_dir("dudley")
+    inputs = load_finance_inputs(dudley / "providers.toml", dudley / "tariffs.toml")
+    found = plan_discrepancies(inputs.book).set_index("item")
+    grand = found.loc["All providers: grand total value at risk"]
+    assert grand["difference"] == pytest.approx(604_000, abs=0.1)
+    assert "West Midlands Ambulance" in grand["arithmetic"] and "604,001" in grand["arithmetic"]
+
+
+def test_share_of_requirement_wording() -> None:
+    assert share_of_requirement(-15.57) == "none: moves the wrong way"
+    assert share_of_requirement(11.54) == "over 200%"
+    assert share_of_requirement(0.3) == "30%"
+    assert share_of_requirement(float("nan")) == ""
