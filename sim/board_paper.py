@@ -214,6 +214,28 @@ def build_docx(c: ReportContent) -> Any:
         ],
         numeric=(2, 3, 4),
     )
+    document.add_paragraph(
+        f"Each lever's contribution, {c.final_year}: the scenario minus the same scenario with "
+        "one lever off, paired by replication; 'interactions' is what the levers do together "
+        "beyond the sum of their parts."
+    )
+    if c.contributions:
+        if "contributions" in c.figures:
+            document.add_picture(str(c.figures["contributions"]), width=Cm(16.5))
+        _table(
+            document,
+            ["Scenario", "Lever", "Emergency admissions", "A&E, all types", "A&E, type 1"],
+            [
+                [r["scenario"], r["lever"], *(f"{m} ({i})" for m, i in r["cells"])]
+                for r in c.contributions
+            ],
+            numeric=(2, 3, 4),
+        )
+    else:
+        document.add_paragraph(
+            "Not computed for this run: 'ucsim decompose RESULTS_DIR' re-runs each scenario "
+            "with one lever off at a time and adds this table."
+        )
 
     document.add_heading(f"5. Income at risk, {c.final_year}", level=1)
     if not c.finance_configured:
@@ -270,7 +292,15 @@ def build_docx(c: ReportContent) -> Any:
     _table(
         document,
         ["Scenario", "Measure", "Mean", "95% interval"],
-        [[r["scenario"], r["metric"], r["mean"], r["interval"]] for r in c.capacity],
+        [
+            [
+                r["scenario"],
+                r["metric"] + (f" ({r['flag']})" if r["flag"] else ""),
+                r["mean"],
+                r["interval"],
+            ]
+            for r in c.capacity
+        ],
         numeric=(2, 3),
     )
 

@@ -38,6 +38,7 @@ DERIVED_METRICS: dict[str, Callable[[pd.Series], float]] = {
         row["gp_urgent_appointments"] + row["gp_routine_sameday_served"]
     ),
     "acs_share_of_admissions": lambda row: row["acs_admissions"] / row["emergency_admissions"],
+    "direct_admission_share": lambda row: row["direct_admissions"] / row["emergency_admissions"],
 }
 MIN_SHARE = 0.01
 K_BOUNDS = (0.2, 5.0)
@@ -123,13 +124,15 @@ class Knob:
     # admissions moves with the LTC episode rate but hardly with the admission knob, so
     # steering by the share stops the two knobs chasing each other.
     relative_to: str | None = None
+    # The metric falls as the knob rises (more beds, lower occupancy).
+    inverse: bool = False
 
     def step(self, targets: Mapping[str, float], means: pd.Series) -> float:
         """The factor ``target / simulated`` this knob is moved by (before damping)."""
         ratio = targets[self.metric] / float(means[self.metric])
         if self.relative_to is not None and self.relative_to in targets:
             ratio /= targets[self.relative_to] / float(means[self.relative_to])
-        return ratio
+        return 1.0 / ratio if self.inverse else ratio
 
 
 KNOBS: tuple[Knob, ...] = (
@@ -147,6 +150,7 @@ KNOBS: tuple[Knob, ...] = (
     ),
     Knob("convey", "ambulance_conveyances", "1 - services.ambulance.see_and_treat"),
     Knob("los", "mean_length_of_stay", "services.wards.los_days_mean (all age bands)"),
+    Knob("beds", "bed_occupancy", "services.wards.beds (core beds)", inverse=True),
 )
 
 
@@ -174,6 +178,7 @@ def parameter_changes(base: ModelConfig, k: Mapping[str, float]) -> dict[str, An
             for a in ACUITIES
         },
     }
+    changes["services.wards.beds"] = max(1, round(base.services.wards.beds * k["beds"]))
     for table in ("preference", "when_gp_unavailable"):
         for acuity in ACUITIES:
             shares = getattr(base.first_contact, table)[acuity]
@@ -229,7 +234,7 @@ def fit(
     jobs: int = 1,
     start: Mapping[str, float] | None = None,
     tolerance: float = 0.02,
-    max_iterations: int = 15,
+    max_iterations: int = 30,
     on_iteration: Callable[[FitIteration], None] | None = None,
 ) -> Fit:
     """Iterate the multipliers until every fitted metric is within ``tolerance``.
@@ -323,6 +328,7 @@ def fitted_toml(result: Fit, area: str) -> str:
         "services.ae.admit_probability": "admit",
         "services.wards.los_days_mean": "los",
         "services.ambulance.see_and_treat": "convey",
+        "services.wards.beds": "beds",
     }
     tree: dict[str, Any] = {}
     for path, value in result.changes.items():

@@ -18,6 +18,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from sim.decomposition import INTERACTIONS, LEVERS, WHOLE
 from sim.indicators import SHARE_METRICS
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -29,7 +30,12 @@ UNITS = {
     "ucc_attendances": "attendances per year",
     "bed_days": "occupied bed days per year",
     "ae_4h_performance": "share seen within 4 hours",
-    "bed_occupancy": "mean share of beds occupied",
+    "bed_occupancy": "mean share of core beds occupied",
+    "ae_mean_time_hours": "hours, arrival to departure",
+    "trolley_wait_mean_hours": "hours, decision to admit to a bed",
+    "trolley_waits_over_12h": "patients per year",
+    "escalation_bed_days": "bed days per year above the core beds",
+    "delayed_discharge_days": "bed days per year, medically fit",
     "rrt_utilisation": "share of staffed hours busy",
     "rrt_mean_response_hours": "hours from referral (travel is in the visit)",
     "acs_admissions_per_100k": "per 100,000 registered",
@@ -39,9 +45,15 @@ TITLES = {
     "emergency_admissions": "Emergency admissions",
     "ae_attendances": "A&E (type 1) attendances",
     "ucc_attendances": "UCC attendances",
+    "ae_attendances_all_types": "A&E attendances, all types",
     "bed_days": "Bed days",
     "ae_4h_performance": "A&E 4-hour performance",
-    "bed_occupancy": "Bed occupancy",
+    "bed_occupancy": "Bed occupancy (core beds)",
+    "ae_mean_time_hours": "Mean time in A&E",
+    "trolley_wait_mean_hours": "Wait for a bed after the decision to admit",
+    "trolley_waits_over_12h": "12-hour trolley waits",
+    "escalation_bed_days": "Escalation bed days",
+    "delayed_discharge_days": "Delayed discharge days",
     "rrt_utilisation": "Rapid response utilisation",
     "rrt_mean_response_hours": "Rapid response wait for a free clinician",
 }
@@ -119,13 +131,23 @@ def trajectories(
     return save(fig, folder, "activity_trajectories", footnote)
 
 
+PERFORMANCE_METRICS = (
+    "ae_4h_performance",
+    "ae_mean_time_hours",
+    "bed_occupancy",
+    "trolley_wait_mean_hours",
+    "delayed_discharge_days",
+    "rrt_utilisation",
+)
+
+
 def performance(summary: pd.DataFrame, folder: Path, footnote: str) -> Path:
     """Capacity and performance by scenario and year."""
     apply_style()
-    metrics = ("ae_4h_performance", "bed_occupancy", "rrt_utilisation", "rrt_mean_response_hours")
+    metrics = PERFORMANCE_METRICS
     scenarios = list(dict.fromkeys(summary["scenario"]))
     palette = colours(scenarios)
-    fig, axes = plt.subplots(2, 2, figsize=(A4_WIDTH_INCHES, 5.0))
+    fig, axes = plt.subplots(3, 2, figsize=(A4_WIDTH_INCHES, 7.0))
     for ax, metric in zip(axes.ravel(), metrics, strict=True):
         rows = summary[summary["metric"] == metric]
         for scenario in scenarios:
@@ -155,6 +177,51 @@ def performance(summary: pd.DataFrame, folder: Path, footnote: str) -> Path:
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=7.5, frameon=False)
     fig.tight_layout(rect=(0, 0.03, 1, 0.95))
     return save(fig, folder, "capacity_performance", footnote)
+
+
+def contributions(table: pd.DataFrame, folder: Path, footnote: str) -> Path:
+    """Each lever's contribution in the final year (bars with 95% intervals), per scenario."""
+    apply_style()
+    last = table[table["year"] == table["year"].max()]
+    metrics = ("emergency_admissions", "ae_attendances_all_types")
+    scenarios = list(dict.fromkeys(last["scenario"]))
+    present = set(last["lever"])
+    middle = [lever for lever in LEVERS if lever in present]
+    levers = [WHOLE, *middle, *([INTERACTIONS] if INTERACTIONS in present else [])]
+    palette = colours(scenarios)
+    fig, axes = plt.subplots(1, 2, figsize=(A4_WIDTH_INCHES, 0.35 * len(levers) + 1.8))
+    height = 0.8 / max(1, len(scenarios))
+    for ax, metric in zip(axes, metrics, strict=True):
+        rows = last[last["metric"] == metric]
+        for i, scenario in enumerate(scenarios):
+            mine = rows[rows["scenario"] == scenario].set_index("lever").reindex(levers)
+            positions = [k + i * height for k in range(len(levers))]
+            ax.barh(
+                positions,
+                mine["contribution"],
+                height=height,
+                xerr=[
+                    mine["contribution"] - mine["ci_low"],
+                    mine["ci_high"] - mine["contribution"],
+                ],
+                color=palette[scenario],
+                label=scenario,
+                error_kw={"elinewidth": 0.8, "capsize": 2},
+            )
+        ax.axvline(0, color="#333333", linewidth=0.8)
+        ax.set_yticks([k + 0.4 - height / 2 for k in range(len(levers))])
+        ax.set_yticklabels([str(lever).replace("_", " ") for lever in levers], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_title(TITLES.get(metric, metric), fontsize=9)
+        ax.set_xlabel(f"change per year, {last['financial_year'].iloc[0]}", fontsize=7.5)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:+,.0f}"))
+    axes[1].set_yticklabels([])
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=7.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.93))
+    return save(fig, folder, "lever_contributions", footnote.replace("Bands", "Whiskers"))
 
 
 def income_at_risk(

@@ -50,6 +50,7 @@ from sim.calibration import (
     write_outputs,
 )
 from sim.calibration import identifiability as calibration_identifiability
+from sim.decomposition import decompose_results
 from sim.errors import InputError
 from sim.finance import load_finance_inputs
 from sim.loading import (
@@ -71,6 +72,7 @@ from sim.store import ResultsFolder, command_line, now_iso, write_csv
 from sim.sweep import parse_variation, plot_sweep, run_sweep
 from sim.tables import (
     annual_table,
+    contribution_table,
     differences_table,
     discrepancy_table,
     finance_table,
@@ -503,6 +505,33 @@ def report(
         )
         written.append(results / "income_at_risk.xlsx")
     Console().print("[green]written:[/] " + ", ".join(str(p) for p in written))
+
+
+@app.command()
+@guarded
+def decompose(
+    results: Annotated[Path, typer.Argument(help="A results folder written by ucsim run.")],
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
+    backend: Annotated[
+        BackendChoice, typer.Option(help="Where replications run.")
+    ] = BackendChoice.loky,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
+) -> None:
+    """Each lever's contribution: re-run every scenario with one lever off at a time (same
+    seed and replications), write decomposition.csv and refresh the report."""
+    folder = ResultsFolder(results)
+    with _progress(quiet) as on_progress:
+        table = decompose_results(
+            folder,
+            backend.value,
+            jobs,
+            None if on_progress is None else lambda d, t: on_progress(d, t, "lever re-runs"),
+        )
+    written = write_report(results, ("html", "docx"))
+    if not quiet:
+        console = Console()
+        console.print(contribution_table(table))
+        console.print("[green]written:[/] " + ", ".join(str(p) for p in written))
 
 
 @app.command()

@@ -115,13 +115,15 @@ class FallbackShares(Shares):
 
 
 class GPOutcomeShares(Shares):
+    """What a GP does with an urgent consultation. A patient sent to hospital is admitted
+    or not by the same decision A&E would make (the episode's own admission need)."""
+
     resolved: Probability
     refer_rrt: Probability
-    refer_ae: Probability
-    admit_direct: Probability
+    refer_hospital: Probability
 
     def as_tuple(self) -> tuple[float, ...]:
-        return (self.resolved, self.refer_rrt, self.refer_ae, self.admit_direct)
+        return (self.resolved, self.refer_rrt, self.refer_hospital)
 
 
 class NHS111OutcomeShares(Shares):
@@ -267,6 +269,9 @@ class GPParams(StrictModel):
     weekend_slot_factor: NonNegativeFloat
     routine_sameday_demand_per_1000_per_day: NonNegativeFloat
     outcome: dict[Literal["low", "medium", "high"], GPOutcomeShares]
+    # Of the patients a GP sends to hospital who need admission, the share admitted
+    # directly (assessment unit / bed bureau) rather than through A&E.
+    direct_admission_share: Probability = 0.0
 
 
 class NHS111Params(StrictModel):
@@ -314,6 +319,11 @@ class AEParams(StrictModel):
     admit_multiplier_65_plus: PositiveFloat
     admit_multiplier_ltc: PositiveFloat
     standard_hours: PositiveFloat = 4.0
+    # The "4-hour effect": departments decide on patients about to breach, so a share
+    # of those whose tests and observation would run past the standard leave (or are
+    # referred for a bed) ``managed_margin_hours`` before it.
+    managed_to_standard_share: Probability = 0.0
+    managed_margin_hours: Annotated[float, Field(ge=0, le=2)] = 0.25
 
     @field_validator("clinicians_by_hour")
     @classmethod
@@ -324,7 +334,15 @@ class AEParams(StrictModel):
 
 
 class WardParams(StrictModel):
-    beds: Annotated[int, Field(ge=1)]
+    beds: Annotated[int, Field(ge=1)]  # core (funded) beds for emergency admissions
+    # Escalation beds, as a share of core beds: used only while every core bed is
+    # full, as trusts open escalation areas under pressure.
+    escalation_bed_share: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+    @property
+    def escalation_beds(self) -> int:
+        return round(self.beds * self.escalation_bed_share)
+
     los_days_mean: ByAgeBand
     los_acuity_multiplier: ByAcuity
     los_sigma: NonNegativeFloat
@@ -332,6 +350,9 @@ class WardParams(StrictModel):
     onward_care_share: ProbabilityByAgeBand
     onward_care_places: Annotated[int, Field(ge=1)]
     onward_care_days_mean: PositiveFloat
+    # A patient medically fit but waiting for an onward-care place leaves by another
+    # route (home with family support, a self-funded placement) after this long.
+    onward_care_max_wait_days: PositiveFloat = 365.0
     readmission_probability: ProbabilityByAgeBand
     readmission_ltc_multiplier: PositiveFloat
     readmission_days_mean: PositiveFloat

@@ -37,12 +37,12 @@ READMISSION_WINDOW_DAYS = 30.0
 # activity is the order of the stream's draws, so it must not change).
 UNIFORM_COLUMNS: dict[str, tuple[str, ...]] = {
     "routing": ("u_contact", "u_fallback", "u_stream"),
-    "gp": ("u_gp",),
+    "gp": ("u_gp", "u_direct"),
     "nhs111": ("u_111",),
     "ambulance": ("u_hear", "u_see", "u_path", "u_scene", "u_convey"),
     "rapid_response": ("u_accept", "u_managed", "u_visit"),
     "ucc": ("u_transfer", "u_ucc"),
-    "ae": ("u_triage", "u_treat", "u_admit", "u_results"),
+    "ae": ("u_triage", "u_treat", "u_admit", "u_results", "u_manage"),
     "ward": ("u_same_day", "u_los", "u_onward", "u_onward_days", "u_readmit", "u_readmit_delay"),
 }
 
@@ -135,6 +135,18 @@ class VariateModel:
         self.treat_exponential = ae.treatment_time_distribution == "exponential"
         self.results_mean = np.array(ae.results_wait_hours_mean.as_tuple())
 
+    def admission_probability(
+        self, acuity: np.ndarray, age_band: np.ndarray, ltc: np.ndarray
+    ) -> np.ndarray:
+        """The episode's chance of needing admission, wherever it is assessed."""
+        older = age_band >= OLDER_BANDS_FROM
+        return np.minimum(
+            1.0,
+            self.ae_admit[acuity]
+            * np.where(older, self.older_admit, 1.0)
+            * np.where(ltc, self.ltc_admit, 1.0),
+        )
+
     def __call__(
         self,
         u: dict[str, np.ndarray],
@@ -147,13 +159,7 @@ class VariateModel:
         Elementwise: any subset of episodes gets exactly the values the whole
         period would, so they are derived only for episodes that reach a service.
         """
-        older = age_band >= OLDER_BANDS_FROM
-        p_admit = np.minimum(
-            1.0,
-            self.ae_admit[acuity]
-            * np.where(older, self.older_admit, 1.0)
-            * np.where(ltc, self.ltc_admit, 1.0),
-        )
+        p_admit = self.admission_probability(acuity, age_band, ltc)
         sigma = self.los_sigma
         long_stay = self.stay_mean[acuity, age_band] * np.exp(
             sigma * ndtri(u["u_los"]) - 0.5 * sigma * sigma

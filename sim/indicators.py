@@ -105,6 +105,7 @@ SHARE_METRICS: frozenset[str] = frozenset(
         "ae_ambulance_arrival_share",
         "ae_clinician_utilisation",
         "bed_occupancy",
+        "delayed_discharge_share",
         "rrt_utilisation",
     }
 )

@@ -21,6 +21,7 @@ from sim.population import Population
 from sim.recorder import (
     BY_AMBULANCE,
     CONVEYED,
+    DIRECT,
     HEAR_AND_TREAT,
     PATHFINDER,
     SEE_AND_TREAT,
@@ -181,7 +182,8 @@ def annual_metrics(rec: Recorder, ctx: MetricContext) -> pd.DataFrame:
 
     ae = rec.ae_rows()
     ae_arrival = ae["arrival"]
-    ae_time = ae["departure"] - ae_arrival
+    # A patient still waiting for a bed when the run ends has been in A&E until then.
+    ae_time = np.where(np.isnan(ae["departure"]), tl.horizon_hours, ae["departure"]) - ae_arrival
     ae_admitted = ae["admitted"]
     attendances = _count_by_year(ae_arrival, tl)
     m["ae_attendances"] = attendances
@@ -207,6 +209,9 @@ def annual_metrics(rec: Recorder, ctx: MetricContext) -> pd.DataFrame:
 
     admitted_at = np.asarray(rec.admission_time, dtype=float)
     m["emergency_admissions"] = _count_by_year(admitted_at, tl)
+    m["direct_admissions"] = _count_by_year(
+        admitted_at, tl, np.asarray(rec.admission_source, dtype=np.int64) == DIRECT
+    )
     m["readmissions_30d"] = _count_by_year(
         admitted_at, tl, np.asarray(rec.admission_readmission, dtype=bool)
     )
@@ -235,21 +240,22 @@ def _indicator_metrics(
 
 
 def _bed_metrics(rec: Recorder, ctx: MetricContext) -> dict[str, np.ndarray]:
+    """Bed days, occupancy of the core beds, escalation, trolley waits, stays and delays.
+
+    A stay runs from the bed granted (``bed_start``) to discharge, or to the end
+    of the run; a patient still waiting for a bed holds none.
+    """
     tl = ctx.timeline
-    n_years = tl.years
     episodes = len(rec.outcome)
     stay_end = np.full(episodes, tl.horizon_hours)
     discharged = np.asarray(rec.discharge_episode, dtype=np.int64)
     discharge_time = np.asarray(rec.discharge_time, dtype=float)
     stay_end[discharged] = discharge_time
     admission_episode = np.asarray(rec.admission_episode, dtype=np.int64)
-    start = np.asarray(rec.admission_time, dtype=float)
+    decided = np.asarray(rec.admission_time, dtype=float)
+    start = np.asarray(rec.bed_start, dtype=float)
+    granted = ~np.isnan(start)
     end = stay_end[admission_episode]
-    bed_days = np.zeros(n_years)
-    for year in range(n_years):
-        first, last = tl.year_start_hours(year), tl.year_start_hours(year + 1)
-        overlap = np.clip(np.minimum(end, last) - np.maximum(start, first), 0, None)
-        bed_days[year] = overlap.sum() / HOURS_PER_DAY
     admitted_at = np.full(episodes, np.nan)
     admitted_at[admission_episode] = start
     los_days = (discharge_time - admitted_at[discharged]) / HOURS_PER_DAY
@@ -264,10 +270,57 @@ def _bed_metrics(rec: Recorder, ctx: MetricContext) -> dict[str, np.ndarray]:
         finance[f"excess_bed_days_over_{trim}d"] = _sum_by_year(
             discharge_time, np.clip(los_days - trim, 0, None), tl
         )
+    wards = ctx.config.services.wards
+    core_days, escalation_days = _occupied_bed_days(start[granted], end[granted], wards.beds, tl)
+    # Decision to admit to a bed ("trolley wait"), for patients admitted through A&E;
+    # one still waiting when the run ends has waited until then.
+    from_ae = np.asarray(rec.admission_source, dtype=np.int64) != DIRECT
+    wait_hours = np.where(granted, start, tl.horizon_hours) - decided
     return finance | {
-        "bed_days": bed_days,
-        "bed_occupancy": bed_days / (ctx.config.services.wards.beds * DAYS_PER_YEAR),
+        "bed_days": core_days + escalation_days,
+        "bed_occupancy": core_days / (wards.beds * DAYS_PER_YEAR),
+        "escalation_bed_days": escalation_days,
+        "trolley_wait_mean_hours": _ratio(
+            _sum_by_year(decided[from_ae], wait_hours[from_ae], tl),
+            _count_by_year(decided, tl, from_ae),
+        ),
+        "trolley_waits_over_12h": _count_by_year(decided, tl, from_ae & (wait_hours > 12.0)),
+        "waiting_for_bed_at_year_end": _waiting_at_year_ends(decided, start, tl),
         "discharges": discharges,
         "mean_length_of_stay": _ratio(_sum_by_year(discharge_time, los_days, tl), discharges),
         "delayed_discharge_days": _sum_by_year(discharge_time, delay_days, tl),
+        "delayed_discharge_share": _ratio(
+            _sum_by_year(discharge_time, delay_days, tl), core_days + escalation_days
+        ),
+        "onward_care_not_found": _count_by_year(rec.onward_care_not_found, tl),
     }
+
+
+def _occupied_bed_days(
+    start: np.ndarray, end: np.ndarray, core_beds: int, tl: Timeline
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bed days per report year in core beds and in escalation beds (above ``core_beds``).
+
+    A sweep over the stays' starts and ends gives the number of beds occupied
+    between consecutive events; year boundaries are events too, so no interval
+    crosses one.
+    """
+    bounds = np.array([tl.year_start_hours(y) for y in range(tl.years + 1)])
+    times = np.concatenate([start, end, bounds])
+    steps = np.concatenate([np.ones(start.size), -np.ones(end.size), np.zeros(bounds.size)])
+    order = np.argsort(times, kind="stable")
+    times, occupied = times[order], np.cumsum(steps[order])
+    hours = np.diff(times)
+    occupied = occupied[:-1]
+    core = np.minimum(occupied, core_beds) * hours / HOURS_PER_DAY
+    above = np.maximum(occupied - core_beds, 0) * hours / HOURS_PER_DAY
+    return _sum_by_year(times[:-1], core, tl), _sum_by_year(times[:-1], above, tl)
+
+
+def _waiting_at_year_ends(decided: np.ndarray, start: np.ndarray, tl: Timeline) -> np.ndarray:
+    """Patients decided for admission and not yet in a bed at the end of each year."""
+    waiting = np.zeros(tl.years)
+    for year in range(tl.years):
+        end = tl.year_start_hours(year + 1)
+        waiting[year] = np.count_nonzero((decided < end) & ~(start < end))
+    return waiting

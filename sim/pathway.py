@@ -59,7 +59,14 @@ from sim.routing import (
     START_UCC_STREAMED,
     Router,
 )
-from sim.services import AgendaPool, BookedRota, BookedServers, GPSameDayBook, RotaResource
+from sim.services import (
+    AgendaPool,
+    BookedRota,
+    BookedServers,
+    GPSameDayBook,
+    RotaResource,
+    Waiting,
+)
 from sim.streams import RandomStreams
 
 Process = Generator[simpy.Event, Any, None]
@@ -102,6 +109,7 @@ DECISION_UNIFORMS = (
     "u_managed",
     "u_transfer",
     "u_admit",
+    "u_manage",
     "u_onward",
     "u_readmit",
 )
@@ -183,13 +191,16 @@ class UrgentCareSystem:
         self.rrt_target = rrt.response_target_hours
         self.rrt_managed = list(rrt.managed_at_home.as_tuple())
         self.virtual_ward_days = rrt.virtual_ward_days * 24.0
+        self.onward_max_wait = s.wards.onward_care_max_wait_days * 24.0
         self.ucc_transfer = list(s.ucc.transfer_to_ae.as_tuple())
         self.ae_rota = list(s.ae.clinicians_by_hour)
+        self.ae_managed_share = s.ae.managed_to_standard_share
+        self.ae_managed_by = s.ae.standard_hours - s.ae.managed_margin_hours
         self.last_day = len(schedule.rrt_staff) - 1
 
         self.triage = BookedServers(s.ae.triage_staff)
         self.ae_clinicians = BookedRota(self.ae_rota)
-        self.beds = AgendaPool(env, s.wards.beds)
+        self.beds = AgendaPool(env, s.wards.beds + s.wards.escalation_beds)
         self.onward_care = AgendaPool(env, schedule.onward_care_places[0])
         self.ambulances = BookedServers(s.ambulance.vehicles)
         self.ucc_clinicians = BookedServers(s.ucc.clinicians)
@@ -212,7 +223,7 @@ class UrgentCareSystem:
         while True:
             rec.monitor_time.append(env.now)
             rec.monitor_beds.append(self.beds.count)
-            rec.monitor_ae_queue.append(self.ae_clinicians.waiting(env.now) + len(self.beds.queue))
+            rec.monitor_ae_queue.append(self.ae_clinicians.waiting(env.now) + self.beds.waiting)
             rec.monitor_onward.append(self.onward_care.count)
             yield env.timeout(every_hours)
 
@@ -314,7 +325,8 @@ class UrgentCareSystem:
         rec.ambulance_wait.append(dispatched - called)
         leave_scene = dispatched + b.scene_h[j]
         acuity = b.acuity[j]
-        if b.u_see[j] < self.see_and_treat[acuity]:
+        # A crew treats on scene only a patient who does not need admission.
+        if b.u_see[j] < self.see_and_treat[acuity] and b.u_admit[j] >= b.p_admit[j]:
             vehicles.hold(dispatched, leave_scene)
             done = called + (leave_scene - called)  # SimPy's arithmetic for a wait from ``called``
             env.record_at(done, self.see_and_treat_done, episode, called, done)
@@ -344,7 +356,8 @@ class UrgentCareSystem:
     def ucc_arrive(self, b: EpisodeBlock, j: int, episode: int, streamed: bool) -> None:
         arrived, hours = self.env.now, b.ucc_h[j]
         seen = arrived + (self.ucc_clinicians.book(arrived, hours) + hours - arrived)
-        if b.u_transfer[j] < self.ucc_transfer[b.acuity[j]]:
+        # The UCC cannot admit: a patient who needs admission is always sent on to A&E.
+        if b.u_transfer[j] < self.ucc_transfer[b.acuity[j]] or b.u_admit[j] < b.p_admit[j]:
             self.env.call_at(seen, self.ucc_transferred, b, j, episode, streamed, arrived)
         else:
             self.env.record_at(seen, self.ucc_discharged, episode, streamed, arrived, seen)
@@ -373,11 +386,16 @@ class UrgentCareSystem:
         rec.ae_treat_start.append(start)
         rec.ae_treat_hours.append(hours)
         treated = now + (start + hours - now)
+        decided = treated + b.results_h[j]
+        # Managed to the standard: a share of those whose tests and observation would run
+        # past the 4 hours are decided (discharged, or referred for a bed) just before it.
+        limit = arrived + self.ae_managed_by
+        if treated < limit < decided and b.u_manage[j] < self.ae_managed_share:
+            decided = limit
         if b.u_admit[j] < b.p_admit[j]:
-            env.call_at(treated + b.results_h[j], self.request_bed, b, j, episode, mode, arrived)
+            env.call_at(decided, self.request_bed, b, j, episode, mode, arrived)
         else:
-            departed = treated + b.results_h[j]
-            env.record_at(treated, self.ae_discharged, episode, mode, arrived, departed, treated)
+            env.record_at(treated, self.ae_discharged, episode, mode, arrived, decided, treated)
 
     def ae_discharged(
         self, episode: int, mode: int, arrived: float, departed: float, treated: float
@@ -436,29 +454,44 @@ class UrgentCareSystem:
     def request_bed(
         self, b: EpisodeBlock, j: int, episode: int, source: int, arrived: float
     ) -> None:
-        """Ask for a bed now (from A&E at ``arrived``, or a GP's direct admission)."""
-        self.beds.request(self._admitted, b, j, episode, source, arrived)
+        """Decide to admit now (in A&E, arrived at ``arrived``, or a GP's direct admission)
+        and wait for a bed: the admission and the attendance count from this moment."""
+        env, rec = self.env, self.rec
+        decided = env.now
+        row = rec.decide_to_admit(decided, b.acs_group[j], source == READMISSION, source, episode)
+        ae_row = -1
+        if source != DIRECT:
+            ae_row = rec.ae_attendance(arrived, float("nan"), True, source, decided)
+        rec.finish(episode, ADMITTED, decided)
+        self.beds.request(self._admitted, b, j, episode, row, ae_row)
 
-    def _admitted(self, b: EpisodeBlock, j: int, episode: int, source: int, arrived: float) -> None:
+    def _admitted(self, b: EpisodeBlock, j: int, episode: int, row: int, ae_row: int) -> None:
+        """A bed is granted: the stay starts, and an A&E patient leaves A&E."""
         env, rec = self.env, self.rec
         admitted = env.now
-        if source != DIRECT:
-            rec.ae_attendance(arrived, admitted, True, source, admitted)
-        rec.admission_time.append(admitted)
-        rec.admission_group.append(b.acs_group[j])
-        rec.admission_readmission.append(source == READMISSION)
-        rec.admission_source.append(source)
-        rec.admission_episode.append(episode)
-        rec.finish(episode, ADMITTED, admitted)
+        rec.bed_start[row] = admitted
+        if ae_row >= 0:
+            rec.ae_departure[ae_row] = admitted
         stay = b.los_h[j] * self.schedule.los_multiplier[int(admitted // 24.0)]
         env.call_in(stay, self._medically_fit, b, j, episode)
 
     def _medically_fit(self, b: EpisodeBlock, j: int, episode: int) -> None:
-        """Ready to leave; those who need onward care keep the bed until a place is free."""
+        """Ready to leave; those who need onward care keep the bed until a place is free,
+        or until they have waited the longest a patient waits and leave another way."""
         ready = self.env.now
         if b.u_onward[j] < b.p_onward[j]:
-            self.onward_care.request(self._discharged, b, j, episode, ready, True)
+            ticket = self.onward_care.request(self._discharged, b, j, episode, ready, True)
+            if ticket is not None:
+                wait = self.onward_max_wait
+                self.env.call_in(wait, self._onward_wait_over, ticket, b, j, episode, ready)
         else:
+            self._discharged(b, j, episode, ready, False)
+
+    def _onward_wait_over(
+        self, ticket: Waiting, b: EpisodeBlock, j: int, episode: int, ready: float
+    ) -> None:
+        if self.onward_care.withdraw(ticket):
+            self.rec.onward_care_not_found.append(self.env.now)
             self._discharged(b, j, episode, ready, False)
 
     def _discharged(

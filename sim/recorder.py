@@ -119,7 +119,10 @@ class Recorder:
     ae_treat_start: array = field(default_factory=_floats)
     ae_treat_hours: array = field(default_factory=_floats)
 
+    # An admission is counted at the decision to admit (``admission_time``); its stay
+    # starts when a bed is granted (``bed_start``, nan while the patient still waits).
     admission_time: array = field(default_factory=_floats)
+    bed_start: array = field(default_factory=_floats)
     admission_group: array = field(default_factory=_flags)  # diagnosis group (sim.indicators)
     admission_readmission: array = field(default_factory=_flags)
     admission_source: array = field(default_factory=_ints)
@@ -127,6 +130,8 @@ class Recorder:
     discharge_episode: array = field(default_factory=_ints)
     discharge_time: array = field(default_factory=_floats)
     discharge_delay_hours: array = field(default_factory=_floats)
+    # Discharged without the onward-care place they waited for (gave up waiting).
+    onward_care_not_found: array = field(default_factory=_floats)
 
     prevented_time: array = field(default_factory=_floats)
 
@@ -187,12 +192,27 @@ class Recorder:
 
     def ae_attendance(
         self, arrived: float, departed: float, admitted: bool, mode: int, settled: float
-    ) -> None:
+    ) -> int:
+        """Record an attendance; returns its row (an admitted patient's departure, the
+        time a bed is granted, is filled in then: nan while still waiting)."""
         self.ae_arrival.append(arrived)
         self.ae_departure.append(departed)
         self.ae_admitted.append(admitted)
         self.ae_mode.append(mode)
         self.ae_settled.append(settled)
+        return len(self.ae_arrival) - 1
+
+    def decide_to_admit(
+        self, now: float, group: int, readmission: bool, source: int, episode: int
+    ) -> int:
+        """Count an admission at the decision to admit; returns its row."""
+        self.admission_time.append(now)
+        self.bed_start.append(float("nan"))
+        self.admission_group.append(group)
+        self.admission_readmission.append(readmission)
+        self.admission_source.append(source)
+        self.admission_episode.append(episode)
+        return len(self.admission_time) - 1
 
     def ae_rows(self) -> dict[str, np.ndarray]:
         """A&E attendances (arrival, departure, admitted, mode) in the order they were settled.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,6 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from sim import charts
 from sim.calibration import fit_label
+from sim.decomposition import DECOMPOSITION_FILE
 from sim.loading import project_root, read_toml
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
 from sim.store import ResultsFolder, atomic_write, write_text
@@ -31,10 +33,18 @@ from sim.targets import BECAUSE_OF_PLAN, MET_WITHOUT_PLAN, RAG
 KEY_METRICS = ("emergency_admissions", "ae_attendances", "ucc_attendances", "bed_days")
 CAPACITY_METRICS = (
     "ae_4h_performance",
+    "ae_mean_time_hours",
     "bed_occupancy",
+    "escalation_bed_days",
+    "trolley_wait_mean_hours",
+    "trolley_waits_over_12h",
+    "delayed_discharge_days",
     "rrt_utilisation",
     "rrt_mean_response_hours",
 )
+HOUR_METRICS = ("ae_mean_time_hours", "trolley_wait_mean_hours", "rrt_mean_response_hours")
+COUNT_METRICS = ("escalation_bed_days", "trolley_waits_over_12h", "delayed_discharge_days")
+OCCUPANCY_FLAG = 0.95  # above this, bed occupancy is flagged: beds cannot flex
 EVIDENCE_FILE = project_root() / "calibration" / "evidence.toml"
 FIT_REPORT = "fit_report.csv"
 NOT_CALIBRATED = (
@@ -119,6 +129,7 @@ class ReportContent:
     scenarios: list[str]  # the scenarios compared with the reference, in run order
     finance: list[dict[str, Any]]
     plan_comparison: list[dict[str, Any]]
+    contributions: list[dict[str, Any]]  # each lever's part (ucsim decompose), if run
     contradictions: list[dict[str, Any]]  # targets that ask for different things
     discrepancies: list[dict[str, Any]]  # the value-at-risk table against its inputs
     capacity: list[dict[str, Any]]
@@ -351,9 +362,12 @@ def build_content(root: Path) -> ReportContent:
         for r in unreconciled.to_dict("records")
     ]
     capacity_rows = []
-    for r in final[final["metric"].isin(CAPACITY_METRICS)].to_dict("records"):
-        share = r["metric"] in charts.SHARES
-        shown = (lambda v: percent(v)) if share else (lambda v: f"{v:.2f}")
+    in_order = final[final["metric"].isin(CAPACITY_METRICS)].assign(
+        order=lambda f: f["metric"].map(CAPACITY_METRICS.index)
+    )
+    for r in in_order.sort_values(["order", "scenario"], kind="stable").to_dict("records"):
+        shown = _capacity_format(r["metric"])
+        flagged = r["metric"] == "bed_occupancy" and r["mean"] > OCCUPANCY_FLAG
         capacity_rows.append(
             {
                 "scenario": r["scenario"],
@@ -361,7 +375,15 @@ def build_content(root: Path) -> ReportContent:
                 "mean": shown(r["mean"]),
                 # Shares and waits cannot be negative: the interval is truncated at zero.
                 "interval": f"{shown(max(r['ci_low'], 0.0))} to {shown(r['ci_high'])}",
+                "flag": f"above {percent(OCCUPANCY_FLAG, 0)}: no room to flex" if flagged else "",
             }
+        )
+    crowded = final[(final["metric"] == "bed_occupancy") & (final["mean"] > OCCUPANCY_FLAG)]
+    for r in crowded.to_dict("records"):
+        points.append(
+            f"In {final_label} the {r['scenario']} scenario runs its core beds at "
+            f"{percent(r['mean'])} occupancy (above {percent(OCCUPANCY_FLAG, 0)}): see "
+            "'Capacity and performance' for escalation beds and waits for a bed."
         )
     fit = root / FIT_REPORT
     fit_frame = pd.read_csv(fit) if fit.exists() else None
@@ -387,6 +409,7 @@ def build_content(root: Path) -> ReportContent:
         scenarios=others,
         finance=finance_rows,
         plan_comparison=plan_rows,
+        contributions=_contribution_rows(root, last_year),
         contradictions=contradiction_rows,
         discrepancies=issue_rows,
         capacity=capacity_rows,
@@ -395,6 +418,45 @@ def build_content(root: Path) -> ReportContent:
         calibration_note=calibration_note,
         methods=methods,
     )
+
+
+CONTRIBUTION_METRICS = ("emergency_admissions", "ae_attendances_all_types", "ae_attendances")
+
+
+def _contribution_rows(root: Path, year: int) -> list[dict[str, Any]]:
+    """Each lever's contribution in the final year (decomposition.csv), or none."""
+    path = root / DECOMPOSITION_FILE
+    if not path.exists():
+        return []
+    table = pd.read_csv(path)
+    final = table[(table["year"] == year) & table["metric"].isin(CONTRIBUTION_METRICS)]
+    rows = []
+    for (scenario, lever), group in final.groupby(["scenario", "lever"], sort=False):
+        cells = {}
+        for r in group.to_dict("records"):
+            cells[r["metric"]] = (
+                f"{r['contribution']:+,.0f}",
+                f"{r['ci_low']:+,.0f} to {r['ci_high']:+,.0f}",
+            )
+        rows.append(
+            {
+                "scenario": scenario,
+                "lever": str(lever).replace("_", " "),
+                "cells": [cells.get(m, ("", "")) for m in CONTRIBUTION_METRICS],
+            }
+        )
+    return rows
+
+
+def _capacity_format(metric: str) -> Callable[[float], str]:
+    """How a capacity metric reads: a share as %, a time in hours, a count whole."""
+    if metric in charts.SHARES:
+        return lambda v: percent(v)
+    if metric in HOUR_METRICS:
+        return lambda v: f"{v:.1f} h" if v >= 0.1 else f"{60 * v:.0f} min"
+    if metric in COUNT_METRICS:
+        return lambda v: f"{v:,.0f}"
+    return lambda v: f"{v:.2f}"
 
 
 def _number(value: Any) -> str:
@@ -683,6 +745,10 @@ def make_figures(root: Path, content: ReportContent) -> dict[str, Path]:
         "activity": charts.trajectories(summary, KEY_METRICS, folder, footnote, lines),
         "capacity": charts.performance(summary, folder, footnote),
     }
+    if (root / DECOMPOSITION_FILE).exists():
+        figures["contributions"] = charts.contributions(
+            pd.read_csv(root / DECOMPOSITION_FILE), folder, footnote
+        )
     if (root / "finance.csv").exists():
         providers = read_toml(root / "providers.toml") if (root / "providers.toml").exists() else {}
         names = {p["id"]: p["name"] for p in providers.get("provider", [])}

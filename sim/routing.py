@@ -22,12 +22,13 @@ from typing import Literal
 import numpy as np
 
 from sim.config import ModelConfig
+from sim.demand import VariateModel
 from sim.interventions import DailySchedule
 from sim.recorder import AE, AMBULANCE, GP, HEAR_AND_TREAT, NHS111, OUTCOME_CODE, UCC, Recorder
 from sim.services import BOOKED, CLOSED, GPSameDayBook
 
 ACUITIES: tuple[Literal["low", "medium", "high"], ...] = ("low", "medium", "high")
-GP_RESOLVED, GP_REFER_RRT, GP_REFER_AE, GP_ADMIT_DIRECT = range(4)
+GP_RESOLVED, GP_REFER_RRT, GP_REFER_HOSPITAL = range(3)
 ADVICE, TO_GP, TO_AMBULANCE, TO_UCC, TO_AE = range(5)
 
 # The service an episode that needs one starts at.
@@ -35,7 +36,16 @@ START_UCC, START_UCC_STREAMED, START_AE_WALK_IN, START_AE_GP_REFERRAL = range(4)
 START_AMBULANCE, START_RRT_GP_REFERRAL, START_DIRECT_ADMISSION = range(4, 7)
 NO_SERVICE = -1
 # The uniform columns routing reads, for every episode of a period.
-ROUTING_UNIFORMS = ("u_contact", "u_fallback", "u_stream", "u_gp", "u_111", "u_hear")
+ROUTING_UNIFORMS = (
+    "u_contact",
+    "u_fallback",
+    "u_stream",
+    "u_gp",
+    "u_direct",
+    "u_111",
+    "u_hear",
+    "u_admit",
+)
 
 
 def cumulative(shares: tuple[float, ...]) -> np.ndarray:
@@ -81,6 +91,8 @@ class Router:
         self.ucc_open, self.ucc_close = s.ucc.open_hour, s.ucc.close_hour
         self.streamed_low = np.asarray(schedule.streamed_share_low)
         self.streamed_medium = np.asarray(schedule.streamed_share_medium)
+        self.direct_share = s.gp.direct_admission_share
+        self.admission_probability = VariateModel(config).admission_probability
         self.gp_book = gp_book
         self.rec = recorder
 
@@ -93,6 +105,17 @@ class Router:
         fallback = choose(self.fallback, acuity, arrays["u_fallback"])
         nhs111 = choose(self.nhs111_outcome, acuity, arrays["u_111"])
         gp_outcome = choose(self.gp_outcome, acuity, arrays["u_gp"])
+        # Whether the patient needs admission is the episode's own (the decision A&E would
+        # make, from its own uniform): no door resolves such a patient on the spot. NHS 111
+        # sends them on (999 at high acuity, else A&E), a GP to hospital (or the rapid
+        # response team, the one door meant to keep them at home), 999 never hears and
+        # treats them. A door changes where a patient is admitted, not whether.
+        needs = arrays["u_admit"] < self.admission_probability(
+            acuity, arrays["age_band"], arrays["ltc"]
+        )
+        advised = needs & (nhs111 == ADVICE)
+        nhs111[advised] = np.where(acuity[advised] == 2, TO_AMBULANCE, TO_AE)
+        gp_outcome[needs & (gp_outcome == GP_RESOLVED)] = GP_REFER_HOSPITAL
 
         # Those who ask their practice first; if no slot, where they go instead.
         asks_gp = preferred == GP
@@ -119,7 +142,7 @@ class Router:
         streamed = (acuity < 2) & ucc_open & (arrays["u_stream"] < share)
 
         calls_999 = (contact == AMBULANCE) | ((contact == NHS111) & (nhs111 == TO_AMBULANCE))
-        heard = calls_999 & (arrays["u_hear"] < self.hear_and_treat[acuity])
+        heard = calls_999 & (arrays["u_hear"] < self.hear_and_treat[acuity]) & ~needs
 
         start = np.full(time.size, NO_SERVICE, dtype=np.int64)
         in_111 = (contact == NHS111) & ~sees_gp
@@ -130,9 +153,14 @@ class Router:
         start[(contact == UCC) & ~ucc_open] = START_AE_WALK_IN
         start[(contact == AE) & streamed] = START_UCC_STREAMED
         start[(contact == AE) & ~streamed] = START_AE_WALK_IN
+        # Sent to hospital by a GP (in or out of hours), a patient who needs admission is
+        # admitted directly (assessment unit / bed bureau) with the area's share.
         start[sees_gp & (gp_outcome == GP_REFER_RRT)] = START_RRT_GP_REFERRAL
-        start[sees_gp & (gp_outcome == GP_REFER_AE)] = START_AE_GP_REFERRAL
-        start[sees_gp & (gp_outcome == GP_ADMIT_DIRECT)] = START_DIRECT_ADMISSION
+        to_hospital = (sees_gp & (gp_outcome == GP_REFER_HOSPITAL)) | (out_of_hours & needs)
+        start[to_hospital] = START_AE_GP_REFERRAL
+        direct = to_hospital & needs & (arrays["u_direct"] < self.direct_share)
+        start[direct] = START_DIRECT_ADMISSION
+        resolved_out_of_hours = out_of_hours & ~needs
 
         rec.set_first_contact(episode, contact)
         rec.gp_failed.extend(time[failed].tolist())
@@ -146,7 +174,7 @@ class Router:
         for mask, outcome in (
             (sees_gp & (gp_outcome == GP_RESOLVED), "resolved_gp"),
             (in_111 & (nhs111 == ADVICE), "resolved_111_advice"),
-            (out_of_hours, "resolved_out_of_hours_gp"),
+            (resolved_out_of_hours, "resolved_out_of_hours_gp"),
             (heard, "ambulance_hear_and_treat"),
         ):
             rec.finish_many(episode[mask], OUTCOME_CODE[outcome], time[mask])

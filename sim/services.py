@@ -95,23 +95,41 @@ class AgendaPool:
     cost of one agenda entry per grant instead of a request event, a grant
     event and a release event. A grant runs after the SimPy events already due
     at that time, as a SimPy grant's callbacks would.
+
+    A request that has to wait gets a :class:`Waiting` ticket, which
+    :meth:`withdraw` takes out of the queue (a patient who stops waiting for an
+    onward-care place and leaves by another route), as cancelling a SimPy
+    request would.
     """
 
     def __init__(self, env: Engine, capacity: int):
         self.env = env
         self.count = 0  # units held
-        self.queue: deque[tuple[Callback, tuple[Any, ...]]] = deque()  # waiting, in order
+        self.queue: deque[Waiting] = deque()  # waiting, in order (withdrawn ones skipped)
+        self.waiting = 0  # requests in the queue not withdrawn
         self.granted = 0  # grants so far (a count of resource uses)
         self.capacity = 0
         self.set_capacity(capacity)
 
-    def request(self, callback: Callback, *args: Any) -> None:
+    def request(self, callback: Callback, *args: Any) -> Waiting | None:
+        """Ask for a unit; returns the ticket of a request that has to wait, else None."""
         if self.count < self.capacity:
             self.count += 1
             self.granted += 1
             self.env.call_in(0.0, callback, *args)
-        else:
-            self.queue.append((callback, args))
+            return None
+        ticket = Waiting(callback, args)
+        self.queue.append(ticket)
+        self.waiting += 1
+        return ticket
+
+    def withdraw(self, ticket: Waiting) -> bool:
+        """Stop waiting; False if the unit was already granted (nothing changes then)."""
+        if ticket.done:
+            return False
+        ticket.done = True
+        self.waiting -= 1
+        return True
 
     def release(self) -> None:
         """Give back one unit; the longest-waiting request gets it if the capacity allows."""
@@ -131,10 +149,25 @@ class AgendaPool:
     def _grant_waiting(self) -> None:
         queue, env = self.queue, self.env
         while queue and self.count < self.capacity:
-            callback, args = queue.popleft()
+            ticket = queue.popleft()
+            if ticket.done:
+                continue  # withdrawn
+            ticket.done = True
+            self.waiting -= 1
             self.count += 1
             self.granted += 1
-            env.call_in(0.0, callback, *args)
+            env.call_in(0.0, ticket.callback, *ticket.args)
+
+
+class Waiting:
+    """A request waiting in an :class:`AgendaPool`: granted or withdrawn once ``done``."""
+
+    __slots__ = ("args", "callback", "done")
+
+    def __init__(self, callback: Callback, args: tuple[Any, ...]):
+        self.callback = callback
+        self.args = args
+        self.done = False
 
 
 class BookedServers:

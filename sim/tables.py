@@ -188,6 +188,35 @@ def finance_table(finance: pd.DataFrame, reference: str = "do-nothing") -> Table
     return table
 
 
+def contribution_table(contributions: pd.DataFrame) -> Table:
+    """Each lever's contribution in the last year, for admissions and all-types A&E."""
+    table = Table(
+        title="Each lever's contribution (scenario minus scenario without it)",
+        title_justify="left",
+    )
+    if contributions.empty:
+        return table
+    last = contributions[contributions["year"] == contributions["year"].max()]
+    shown = ("emergency_admissions", "ae_attendances_all_types")
+    for name in ("scenario", "lever", *shown):
+        table.add_column(
+            name.replace("_", " "),
+            justify="left" if name in ("scenario", "lever") else "right",
+            overflow="fold",
+        )
+    for (scenario, lever), rows in last.groupby(["scenario", "lever"], sort=False):
+        cells = []
+        for metric in shown:
+            row = rows[rows["metric"] == metric]
+            if row.empty:
+                cells.append("")
+                continue
+            r = row.iloc[0]
+            cells.append(f"{r['contribution']:+,.0f} ({r['ci_low']:+,.0f} to {r['ci_high']:+,.0f})")
+        table.add_row(escape(str(scenario)), escape(str(lever)), *cells)
+    return table
+
+
 def discrepancy_table(discrepancies: pd.DataFrame) -> Table:
     table = Table(
         title="Plan figures that do not reconcile with their inputs", title_justify="left"

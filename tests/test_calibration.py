@@ -25,6 +25,7 @@ TRUE_K = {
     "ambulance_share": 0.85,
     "convey": 0.95,
     "los": 1.1,
+    "beds": 1.1,
 }
 
 
@@ -45,7 +46,9 @@ def test_round_trip_recovers_known_multipliers(do_nothing: ModelConfig) -> None:
     # The composite's share of admissions moves only ~0.2% per 1% of LTC episode rate
     # (the admission multiplier takes up the rest), so that multiplier is weakly identified
     # within the 2% tolerance: checked more loosely (fit_identifiability.csv reports it).
-    loose = {"ltc_rate": 0.15}
+    # Conveyances: crews see and treat only patients who do not need admission, so the
+    # conveyance multiplier acts on part of the incidents and is identified to about 7%.
+    loose = {"ltc_rate": 0.15, "convey": 0.08}
     for name, value in TRUE_K.items():
         assert result.k[name] == pytest.approx(value, rel=loose.get(name, 0.06)), name
     assert max(abs(e) for e in result.history[-1].relative_errors.values()) < 0.03

@@ -68,3 +68,81 @@ def test_no_growth_and_no_interventions_gives_flat_years(do_nothing: ModelConfig
     for metric in ("urgent_episodes", "ae_attendances", "emergency_admissions"):
         values = annual[metric].to_numpy()
         assert values.max() / values.min() - 1 < 0.04, metric
+
+
+def test_escalation_beds_shorten_trolley_waits_and_occupancy_stays_a_share(
+    small: ModelConfig,
+) -> None:
+    """Too few core beds: waits from decision to admit to a bed (the constraint binds);
+    escalation beds above them never lengthen the waits, and core occupancy stays <= 1."""
+    tight = with_overrides(
+        small,
+        {
+            "services.wards.beds": round(0.9 * small.services.wards.beds),
+            "services.wards.escalation_bed_share": 0.0,
+        },
+    )
+    escalated = with_overrides(tight, {"services.wards.escalation_bed_share": 0.1})
+    tight_wait, escalated_wait = paired_means(tight, escalated, "trolley_wait_mean_hours")
+    assert tight_wait > 1.0  # the beds bind
+    assert escalated_wait < tight_wait
+    runs = [run_replication(c, 0).annual for c in (tight, escalated)]
+    assert (runs[0]["escalation_bed_days"] == 0).all()
+    assert (runs[1]["escalation_bed_days"] > 0).all()
+    for annual in runs:
+        assert ((annual["bed_occupancy"] > 0.5) & (annual["bed_occupancy"] <= 1.0)).all()
+    assert runs[1]["trolley_waits_over_12h"].sum() <= runs[0]["trolley_waits_over_12h"].sum()
+
+
+def test_admissions_and_attendances_count_at_the_decision_including_those_still_waiting(
+    small: ModelConfig,
+) -> None:
+    """With far too few beds the queue grows: patients decided for admission but never
+    given a bed still count as admissions and A&E attendances, in the year of the decision."""
+    starved = with_overrides(
+        small,
+        {"services.wards.beds": round(0.6 * small.services.wards.beds)},
+    )
+    base = run_replication(small, 0).annual
+    annual = run_replication(starved, 0).annual
+    assert annual["waiting_for_bed_at_year_end"].iloc[-1] > 100
+    # Decisions do not depend on beds: the same first admissions (CRN); readmissions,
+    # which follow discharges, are fewer when fewer are discharged.
+    first = [a["emergency_admissions"] - a["readmissions_30d"] for a in (base, annual)]
+    assert first[1].sum() == pytest.approx(first[0].sum(), rel=0.005)
+    assert annual["ae_attendances"].sum() >= 0.97 * base["ae_attendances"].sum()
+    assert annual["ae_mean_time_hours"].notna().all()
+    assert (annual["ae_mean_time_hours"] > base["ae_mean_time_hours"]).all()
+
+
+def test_fewer_onward_care_places_mean_more_delayed_discharge(small: ModelConfig) -> None:
+    few = with_overrides(small, {"services.wards.escalation_bed_share": 0.2})
+    many = with_overrides(
+        few, {"services.wards.onward_care_places": 4 * small.services.wards.onward_care_places}
+    )
+    few_delay, many_delay = paired_means(few, many, "delayed_discharge_days")
+    assert few_delay > 0 and many_delay < few_delay
+    gave_up, _ = paired_means(few, many, "onward_care_not_found")
+    assert gave_up > 0  # the longest wait binds: some leave by another route
+
+
+def test_admission_need_belongs_to_the_patient_not_the_door(small: ModelConfig) -> None:
+    """A GP's direct admission takes a patient A&E would have admitted: moving every such
+    patient past A&E lowers the conversion rate but not the admissions."""
+    via_ae = with_overrides(small, {"services.gp.direct_admission_share": 0.0})
+    direct = with_overrides(small, {"services.gp.direct_admission_share": 1.0})
+    a, b = run_replication(via_ae, 0).annual, run_replication(direct, 0).annual
+    assert (a["direct_admissions"] == 0).all() and (b["direct_admissions"] > 0).all()
+    assert b["emergency_admissions"].sum() == pytest.approx(
+        a["emergency_admissions"].sum(), rel=0.01
+    )
+    assert (b["ae_conversion_rate"] < a["ae_conversion_rate"]).all()
+
+
+def test_more_gp_appointments_never_mean_more_admissions(small: ModelConfig) -> None:
+    slots = small.services.gp.sameday_slots_per_1000_per_day
+    more = with_overrides(small, {"services.gp.sameday_slots_per_1000_per_day": 1.5 * slots})
+    base_seen, more_seen = paired_means(small, more, "gp_urgent_appointments")
+    assert more_seen > 1.05 * base_seen  # the slots bind
+    base_admissions, more_admissions = paired_means(small, more, "emergency_admissions")
+    assert more_admissions <= base_admissions

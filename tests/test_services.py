@@ -23,6 +23,7 @@ from sim.services import (
     BookedServers,
     GPSameDayBook,
     RotaResource,
+    Waiting,
 )
 from sim.streams import RandomStreams
 
@@ -163,6 +164,55 @@ def test_agenda_pool_keeps_holders_when_capacity_falls() -> None:
         pool.release()
     with pytest.raises(ValueError):
         pool.set_capacity(-1)
+
+
+def test_agenda_pool_withdrawal_matches_a_cancelled_simpy_request() -> None:
+    """Requests that stop waiting after ``patience`` hours: the same grants and the same
+    withdrawals as SimPy requests cancelled after a timeout (reneging)."""
+    arrivals, holds = _jobs(3_000, 2.2, 1.0, seed=5)
+    patience = 0.5
+
+    env = Engine()
+    pool = AgendaPool(env, 2)
+    agenda: dict[int, float] = {}
+
+    def grant(i: int) -> None:
+        agenda[i] = env.now
+        env.call_in(holds[i], pool.release)
+
+    def give_up(ticket: Waiting) -> None:
+        pool.withdraw(ticket)
+
+    def arrive(i: int) -> None:
+        ticket = pool.request(grant, i)
+        if ticket is not None:
+            env.call_in(patience, give_up, ticket)
+
+    for i, at in enumerate(arrivals):
+        env.call_at(at, arrive, i)
+    env.run_until(arrivals[-1] + 1_000)
+
+    sim = simpy.Environment()
+    resource = simpy.Resource(sim, 2)
+    reference: dict[int, float] = {}
+
+    def patient(i: int) -> Generator[simpy.Event, Any, None]:
+        yield sim.timeout(arrivals[i])
+        request = resource.request()
+        yield request | sim.timeout(patience)
+        if not request.triggered:
+            request.cancel()
+            return
+        reference[i] = sim.now
+        yield sim.timeout(holds[i])
+        resource.release(request)
+
+    for i in range(len(arrivals)):
+        sim.process(patient(i))
+    sim.run()
+    assert agenda == pytest.approx(reference)
+    assert len(arrivals) - len(agenda) > 100  # the patience binds: many withdrew
+    assert pool.waiting == 0
 
 
 def _gp_book(config: ModelConfig) -> GPSameDayBook:

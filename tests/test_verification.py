@@ -87,11 +87,13 @@ def test_ward_obeys_littles_law(small: ModelConfig) -> None:
     rec, tl = run.recorder, run.context.timeline
     start, end = tl.report_start_hours, tl.horizon_hours
     days = (end - start) / 24
-    admitted = np.asarray(rec.admission_time)
+    admitted = np.asarray(rec.bed_start)  # a stay starts when the bed is granted
     episodes = len(rec.outcome)
     stay_end = np.full(episodes, end)
     stay_end[np.asarray(rec.discharge_episode, dtype=int)] = rec.discharge_time
     stay_end = stay_end[np.asarray(rec.admission_episode, dtype=int)]
+    granted = ~np.isnan(admitted)
+    admitted, stay_end = admitted[granted], stay_end[granted]
     occupied = np.clip(np.minimum(stay_end, end) - np.maximum(admitted, start), 0, None).sum() / 24
     mean_occupancy = occupied / days
     in_window = (admitted >= start) & (admitted < end)
