@@ -237,6 +237,32 @@ def build_docx(c: ReportContent) -> Any:
             "with one lever off at a time and adds this table."
         )
 
+    if c.regression:
+        first = c.regression[0]
+        document.add_paragraph(
+            f"Regression to the mean: the 2% of the long-term-conditions cohort with the most "
+            f"urgent episodes in {first['from_year']}, under {c.reference} and, paired on the "
+            f"same people, each scenario's effect in {first['to_year']}. The fall under "
+            f"{c.reference} happens with no intervention: a before/after evaluation would "
+            "wrongly credit it."
+        )
+        _table(
+            document,
+            [
+                "Measure",
+                first["from_year"],
+                f"{first['to_year']} ({c.reference})",
+                "Change with no intervention",
+                *(f"{scenario}: effect" for scenario, _ in first["effects"]),
+            ],
+            [
+                [r["measure"], r["before"], r["after"], r["reference_change"]]
+                + [effect for _, effect in r["effects"]]
+                for r in c.regression
+            ],
+            numeric=tuple(range(1, 4 + len(first["effects"]))),
+        )
+
     document.add_heading(f"5. Income at risk, {c.final_year}", level=1)
     if not c.finance_configured:
         document.add_paragraph(

@@ -387,6 +387,10 @@ class ExtendedGPAccess(Lever):
     hours: OpeningHours = OpeningHours(
         weekday_open=8.0, weekday_close=20.0, weekend_open=8.0, weekend_close=18.0
     )
+    # Who the hours beyond the practice's core hours serve: minor illness ("low") in
+    # line with Whittaker 2016 (minor A&E attendances fell, total attendances did not),
+    # or every acuity ("all", beyond that evidence).
+    extended_hours_serve: Literal["low", "all"] = "low"
     extra_slots_per_1000_per_day: NonNegativeFloat = 0.0
 
 

@@ -32,6 +32,9 @@ from sim.timeline import DAYS_PER_YEAR, HOURS_PER_DAY, Timeline
 
 TRIM_POINTS_DAYS: tuple[int, ...] = (5, 7, 10, 14, 21, 28)
 SHORT_STAY_DAYS = 2  # spells under two days take the short-stay tariff
+# The high-risk cohort followed for regression to the mean: the 2% of the national
+# Avoiding Unplanned Admissions enhanced service (2014/15).
+HIGH_RISK_PERCENT = 2.0
 
 # Counts also reported per 100,000 registered (crude rates on the registered list).
 PER_100K_METRICS: tuple[str, ...] = (
@@ -221,6 +224,7 @@ def annual_metrics(rec: Recorder, ctx: MetricContext) -> pd.DataFrame:
         m[f"{name}_per_100k"] = m[name] / m["population"] * 1e5
 
     m.update(_bed_metrics(rec, ctx))
+    m.update(_high_risk_cohort(rec, ctx, arrivals, readmission))
     frame = pd.DataFrame(m)
     frame.insert(0, "financial_year", [tl.financial_year(y) for y in range(n_years)])
     frame.insert(0, "year", np.arange(n_years))
@@ -237,6 +241,33 @@ def _indicator_metrics(
     )
     m["acs_admissions"] = _count_by_year(admitted_at, tl, np.isin(group, ACS_GROUPS))
     return m
+
+
+def _high_risk_cohort(
+    rec: Recorder, ctx: MetricContext, arrivals: np.ndarray, readmission: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The cohort a before/after evaluation of case management would follow: the top 2% of
+    the LTC cohort by urgent episodes in year 0 (ties by list order; the same people in
+    every scenario, so scenarios compare paired), and its urgent episodes and their
+    admissions in every year. Under do nothing its fall from year 0 is regression to the
+    mean, which a before/after evaluation would credit to the intervention."""
+    tl = ctx.timeline
+    size = ctx.population.cohort.size
+    person = np.frombuffer(rec.episode_person, dtype=np.int64)
+    first = ~readmission & (person >= 0)
+    in_year0 = first & (tl.year_of_hours(arrivals) == 0)
+    counts = np.bincount(person[in_year0], minlength=size)
+    top = round(HIGH_RISK_PERCENT / 100.0 * size)
+    tracked = np.zeros(size, dtype=bool)
+    tracked[np.lexsort((np.arange(size), -counts))[:top]] = True
+    followed = first & tracked[np.maximum(person, 0)]
+    admitted = np.asarray(rec.admission_episode, dtype=np.int64)
+    return {
+        "high_risk_cohort_episodes": _count_by_year(arrivals, tl, followed),
+        "high_risk_cohort_admissions": _count_by_year(
+            np.asarray(rec.admission_time, dtype=float), tl, followed[admitted]
+        ),
+    }
 
 
 def _bed_metrics(rec: Recorder, ctx: MetricContext) -> dict[str, np.ndarray]:

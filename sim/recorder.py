@@ -80,6 +80,7 @@ class Recorder:
     """Event lists of one replication (times in simulation hours)."""
 
     arrival_time: array = field(default_factory=_floats)
+    episode_person: array = field(default_factory=_ints)  # LTC cohort member, -1 for others
     is_readmission: array = field(default_factory=_flags)
     outcome: array = field(default_factory=_flags)
     end_time: array = field(default_factory=_floats)
@@ -142,10 +143,12 @@ class Recorder:
     monitor_ae_queue: array = field(default_factory=_ints)
     monitor_onward: array = field(default_factory=_ints)
 
-    def new_episodes(self, arrival_times: np.ndarray) -> int:
-        """Reserve ids for first episodes arriving at ``arrival_times``; returns the first id."""
+    def new_episodes(self, arrival_times: np.ndarray, persons: np.ndarray) -> int:
+        """Reserve ids for first episodes arriving at ``arrival_times`` (of cohort members
+        ``persons``, -1 outside the LTC cohort); returns the first id."""
         first, count = len(self.outcome), int(arrival_times.size)
         extend_from(self.arrival_time, arrival_times)
+        extend_from(self.episode_person, persons)
         self.is_readmission.frombytes(bytes(count))
         self.outcome.frombytes(bytes(count))
         extend_from(self.end_time, np.full(count, np.nan))
@@ -156,6 +159,7 @@ class Recorder:
         """Reserve the id of a readmission arriving (at A&E) now."""
         episode = len(self.outcome)
         self.arrival_time.append(now)
+        self.episode_person.append(-1)
         self.is_readmission.append(1)
         self.outcome.append(0)
         self.end_time.append(float("nan"))

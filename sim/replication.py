@@ -105,7 +105,7 @@ def simulate(
     def periods() -> Iterator[tuple[int, PeriodDemand]]:
         for period in demand.periods():
             recorder.prevented_time.extend(period.prevented_times.tolist())
-            first = recorder.new_episodes(period.arrays["time"])
+            first = recorder.new_episodes(period.arrays["time"], period.arrays["person"])
             if event_log:
                 part = {k: period.arrays[k] for k in EVENT_LOG_COLUMNS}
                 part["episode"] = np.arange(first, first + period.size)

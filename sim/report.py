@@ -25,6 +25,7 @@ from sim import charts
 from sim.calibration import fit_label
 from sim.decomposition import DECOMPOSITION_FILE
 from sim.loading import project_root, read_toml
+from sim.metrics import HIGH_RISK_PERCENT
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
 from sim.store import ResultsFolder, atomic_write, write_text
 from sim.tables import format_value
@@ -130,6 +131,7 @@ class ReportContent:
     finance: list[dict[str, Any]]
     plan_comparison: list[dict[str, Any]]
     contributions: list[dict[str, Any]]  # each lever's part (ucsim decompose), if run
+    regression: list[dict[str, Any]]  # the high-risk cohort: do nothing's fall, each effect
     contradictions: list[dict[str, Any]]  # targets that ask for different things
     discrepancies: list[dict[str, Any]]  # the value-at-risk table against its inputs
     capacity: list[dict[str, Any]]
@@ -332,6 +334,15 @@ def build_content(root: Path) -> ReportContent:
             "place(s); see 'Income at risk'."
         )
 
+    regression_rows = _regression_rows(summary, differences, reference)
+    if regression_rows:
+        first = regression_rows[0]
+        points.append(
+            f"Regression to the mean: the {HIGH_RISK_PERCENT:.0f}% of the LTC cohort with the most "
+            f"urgent episodes in {first['from_year']} have {first['reference_change']} episodes "
+            f"in {first['to_year']} under {reference}, with no intervention; a before/after "
+            "evaluation of case management would credit that fall to it (see section 4)."
+        )
     target_rows = _target_rows(targets[targets["status"] != "not modelled"])
     unmodelled_rows = _unmodelled_rows(targets[targets["status"] == "not modelled"])
     gap_rows = _gap_rows(targets, reference)
@@ -410,6 +421,7 @@ def build_content(root: Path) -> ReportContent:
         finance=finance_rows,
         plan_comparison=plan_rows,
         contributions=_contribution_rows(root, last_year),
+        regression=regression_rows,
         contradictions=contradiction_rows,
         discrepancies=issue_rows,
         capacity=capacity_rows,
@@ -418,6 +430,48 @@ def build_content(root: Path) -> ReportContent:
         calibration_note=calibration_note,
         methods=methods,
     )
+
+
+REGRESSION_METRICS = {
+    "high_risk_cohort_episodes": "Urgent episodes",
+    "high_risk_cohort_admissions": "Their emergency admissions",
+}
+
+
+def _regression_rows(
+    summary: pd.DataFrame, differences: pd.DataFrame, reference: str
+) -> list[dict[str, Any]]:
+    """The high-risk cohort's year 0 -> year 1 fall under the reference beside each
+    scenario's own (paired) effect on the same people in year 1."""
+    if summary["year"].max() < 1 or "high_risk_cohort_episodes" not in set(summary["metric"]):
+        return []
+    rows = []
+    for metric, label in REGRESSION_METRICS.items():
+        mine = summary[(summary["scenario"] == reference) & (summary["metric"] == metric)]
+        before = mine[mine["year"] == 0].iloc[0]
+        after = mine[mine["year"] == 1].iloc[0]
+        change = float(after["mean"] - before["mean"])
+        share = percent(abs(change) / before["mean"], 0) if before["mean"] else "n/a"
+        effects = differences[(differences["metric"] == metric) & (differences["year"] == 1)]
+        rows.append(
+            {
+                "measure": label,
+                "from_year": str(before["financial_year"]),
+                "to_year": str(after["financial_year"]),
+                "before": whole(before["mean"]),
+                "after": whole(after["mean"]),
+                "reference_change": f"{signed_amount(change)} ({share})",
+                "effects": [
+                    (
+                        str(r["scenario"]),
+                        f"{signed_amount(r['mean_difference'])} "
+                        f"({signed_range(r['ci_low'], r['ci_high'])})",
+                    )
+                    for r in effects.to_dict("records")
+                ],
+            }
+        )
+    return rows
 
 
 CONTRIBUTION_METRICS = ("emergency_admissions", "ae_attendances_all_types", "ae_attendances")

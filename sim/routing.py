@@ -92,6 +92,8 @@ class Router:
         self.streamed_low = np.asarray(schedule.streamed_share_low)
         self.streamed_medium = np.asarray(schedule.streamed_share_medium)
         self.direct_share = s.gp.direct_admission_share
+        extended = config.interventions.extended_gp_access
+        self.extended_hours_low_only = extended.enabled and extended.extended_hours_serve == "low"
         self.admission_probability = VariateModel(config).admission_probability
         self.gp_book = gp_book
         self.rec = recorder
@@ -121,6 +123,10 @@ class Router:
         asks_gp = preferred == GP
         status = np.full(time.size, CLOSED, dtype=np.int64)
         asking = np.flatnonzero(asks_gp | ((preferred == NHS111) & (nhs111 == TO_GP)))
+        if self.extended_hours_low_only:
+            # Extended hours serve minor illness only: others find the practice closed.
+            core = self.gp_book.in_core_hours(time[asking])
+            asking = asking[core | (acuity[asking] == 0)]
         status[asking] = self.gp_book.book_many(practice[asking], time[asking])
         first_booked = asks_gp & (status == BOOKED)
         failed = asks_gp & ~first_booked

@@ -298,6 +298,7 @@ class GPSameDayBook:
         self.routine = np.where(is_open, routine, 0).astype(np.int64)
         self.open_hour = open_hour
         self.close_hour = close_hour
+        self.core_open, self.core_close = core_open, core_close
         self._used = np.zeros((n_practices, days), dtype=np.int64)  # urgent slots booked
 
     def try_book(self, practice: int, now: float) -> int:
@@ -319,6 +320,12 @@ class GPSameDayBook:
             self._used[practice, day] += 1
             return BOOKED
         return NO_SLOT
+
+    def in_core_hours(self, times: np.ndarray) -> np.ndarray:
+        """Whether each time falls in the practices' core (not extended) opening hours."""
+        day = np.floor_divide(times, 24.0).astype(np.int64)
+        hour = times - 24.0 * day
+        return (hour >= self.core_open[day]) & (hour < self.core_close[day])
 
     def book_many(self, practices: np.ndarray, times: np.ndarray) -> np.ndarray:
         """:meth:`try_book` for requests in time order, all at once, with the same answers.

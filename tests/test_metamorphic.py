@@ -146,3 +146,19 @@ def test_more_gp_appointments_never_mean_more_admissions(small: ModelConfig) -> 
     assert more_seen > 1.05 * base_seen  # the slots bind
     base_admissions, more_admissions = paired_means(small, more, "emergency_admissions")
     assert more_admissions <= base_admissions
+
+
+def test_the_high_risk_cohort_regresses_to_the_mean_without_any_intervention(
+    do_nothing: ModelConfig, best_case: ModelConfig
+) -> None:
+    """The top 2% by year-0 episodes have far fewer the next year under do nothing (their
+    high year-0 count is partly chance), and the cohort is the same people in every
+    scenario: identical year-0 counts on common random numbers."""
+    settings = {"run__years": 2, "run__warmup_days": 60}
+    dn = run_replication(scaled(do_nothing, 0.2, **settings), 0).annual
+    best = run_replication(scaled(best_case, 0.2, **settings), 0).annual
+    episodes = dn["high_risk_cohort_episodes"]
+    assert episodes.iloc[1] < 0.7 * episodes.iloc[0]
+    assert dn["high_risk_cohort_admissions"].iloc[1] < dn["high_risk_cohort_admissions"].iloc[0]
+    assert best["high_risk_cohort_episodes"].iloc[0] == episodes.iloc[0]
+    assert best["high_risk_cohort_episodes"].iloc[1] < episodes.iloc[1]  # case management acts
