@@ -37,7 +37,8 @@ UNITS = {
     "escalation_bed_days": "bed days per year above the core beds",
     "delayed_discharge_days": "bed days per year, medically fit",
     "rrt_utilisation": "share of staffed hours busy",
-    "rrt_mean_response_hours": "hours from referral (travel is in the visit)",
+    "rrt_mean_response_hours": "hours from referral to arrival (wait + travel)",
+    "ambulance_response_minutes": "minutes from call to arrival (wait + travel)",
     "acs_admissions_per_100k": "per 100,000 registered",
     "composite_emergency_admissions_per_100k": "per 100,000 registered (crude)",
 }
@@ -55,7 +56,8 @@ TITLES = {
     "escalation_bed_days": "Escalation bed days",
     "delayed_discharge_days": "Delayed discharge days",
     "rrt_utilisation": "Rapid response utilisation",
-    "rrt_mean_response_hours": "Rapid response wait for a free clinician",
+    "rrt_mean_response_hours": "Rapid response time",
+    "ambulance_response_minutes": "Ambulance response time",
 }
 SHARES = SHARE_METRICS
 

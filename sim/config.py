@@ -283,7 +283,12 @@ class RapidResponseParams(StrictModel):
     open_hour: HourOfDay
     close_hour: HourOfDay
     response_target_hours: PositiveFloat
-    visit_hours_mean: PositiveFloat
+    visit_hours_mean: PositiveFloat  # the clinician's time with the patient
+    # Travel to the patient: part of the response time and of the clinician's time.
+    travel_hours_mean: NonNegativeFloat = 0.0
+    # Short-term support after a patient is kept at home: visits one day apart, each
+    # holding a clinician like the first (first come, first served with new referrals).
+    follow_up_visits: Annotated[int, Field(ge=0, le=14)] = 0
     acceptance: Probability
     managed_at_home: ProbabilityByAcuity
     virtual_ward_places: NonNegativeInt
@@ -294,6 +299,9 @@ class AmbulanceParams(StrictModel):
     vehicles: Annotated[int, Field(ge=1)]
     hear_and_treat: ProbabilityByAcuity
     see_and_treat: ProbabilityByAcuity
+    # Travel from dispatch to the scene (mean): the response time is the wait for a
+    # vehicle plus this.
+    travel_to_scene_hours_mean: NonNegativeFloat = 0.0
     scene_hours_mean: PositiveFloat
     convey_to_handover_hours_mean: PositiveFloat
     handover_turnaround_hours: NonNegativeFloat

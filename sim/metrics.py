@@ -152,6 +152,10 @@ def annual_metrics(rec: Recorder, ctx: MetricContext) -> pd.DataFrame:
     m["ambulance_mean_wait_minutes"] = 60 * _ratio(
         _sum_by_year(dispatched, waits, tl), _count_by_year(dispatched, tl)
     )
+    # Call to arrival on scene: the wait for a vehicle plus the mean travel to the scene.
+    m["ambulance_response_minutes"] = (
+        m["ambulance_mean_wait_minutes"] + 60 * cfg.services.ambulance.travel_to_scene_hours_mean
+    )
 
     rrt_time = np.asarray(rec.rrt_time, dtype=float)
     response = np.asarray(rec.rrt_response, dtype=float)

@@ -78,6 +78,7 @@ AE_DISCHARGED = OUTCOME_CODE["ae_discharged"]
 ADMITTED = OUTCOME_CODE["admitted"]
 
 READMISSION_BLOCK = 512
+FOLLOW_UP_INTERVAL_HOURS = 24.0
 MONITOR_HOURS = 6.0
 
 
@@ -186,9 +187,13 @@ class UrgentCareSystem:
         s = config.services
         self.see_and_treat = list(s.ambulance.see_and_treat.as_tuple())
         self.turnaround = s.ambulance.handover_turnaround_hours
+        self.to_scene = s.ambulance.travel_to_scene_hours_mean
         rrt = s.rapid_response
         self.rrt_open_hour = rrt.open_hour
-        self.rrt_target = rrt.response_target_hours
+        self.rrt_travel = rrt.travel_hours_mean
+        # A clinician must be free in time to travel and still meet the response target.
+        self.rrt_wait_limit = max(rrt.response_target_hours - rrt.travel_hours_mean, 0.0)
+        self.rrt_follow_ups = rrt.follow_up_visits
         self.rrt_managed = list(rrt.managed_at_home.as_tuple())
         self.virtual_ward_days = rrt.virtual_ward_days * 24.0
         self.onward_max_wait = s.wards.onward_care_max_wait_days * 24.0
@@ -323,7 +328,7 @@ class UrgentCareSystem:
         dispatched = vehicles.start(called)
         rec.ambulance_dispatch_time.append(dispatched)
         rec.ambulance_wait.append(dispatched - called)
-        leave_scene = dispatched + b.scene_h[j]
+        leave_scene = dispatched + (self.to_scene + b.scene_h[j])
         acuity = b.acuity[j]
         # A crew treats on scene only a patient who does not need admission.
         if b.u_see[j] < self.see_and_treat[acuity] and b.u_admit[j] >= b.p_admit[j]:
@@ -339,7 +344,7 @@ class UrgentCareSystem:
             vehicles.hold(dispatched, leave_scene)
             env.call_in(leave_scene - called, self.pathfinder_handover, b, j, episode, called)
             return
-        at_hospital = dispatched + (b.scene_h[j] + b.convey_h[j])
+        at_hospital = dispatched + (self.to_scene + b.scene_h[j] + b.convey_h[j])
         # The crew hands over and turns round while the patient's A&E visit goes on.
         vehicles.hold(dispatched, at_hospital + self.turnaround)
         rec.incident(called, CONVEYED)
@@ -417,16 +422,17 @@ class UrgentCareSystem:
             self.ae_arrive(b, j, episode, FROM_RRT)
             return
         staff = self.rrt_staff.request()
-        yield staff | env.timeout(self.rrt_target)
+        yield staff | env.timeout(self.rrt_wait_limit)
         if not staff.triggered:
             staff.cancel()
             rec.rrt_referral(referred, float("nan"), False)
             self.ae_arrive(b, j, episode, FROM_RRT)
             return
-        response = env.now - referred
+        response = env.now - referred + self.rrt_travel
+        hours = self.rrt_travel + b.visit_h[j]
         rec.rrt_busy_start.append(env.now)
-        rec.rrt_busy_hours.append(b.visit_h[j])
-        yield env.timeout(b.visit_h[j])
+        rec.rrt_busy_hours.append(hours)
+        yield env.timeout(hours)
         self.rrt_staff.release(staff)
         acuity = b.acuity[j]
         managed = b.u_managed[j] < self.rrt_managed[acuity]
@@ -437,14 +443,32 @@ class UrgentCareSystem:
                 place = ward.request()
                 rec.rrt_referral(referred, response, True)
                 rec.finish(episode, MANAGED_AT_HOME, env.now)
+                self._follow_up(hours)
                 yield env.timeout(self.virtual_ward_days)
                 ward.release(place)
                 return
         rec.rrt_referral(referred, response, managed)
         if managed:
             rec.finish(episode, MANAGED_AT_HOME, env.now)
+            self._follow_up(hours)
         else:
             self.ae_arrive(b, j, episode, FROM_RRT)
+
+    def _follow_up(self, hours: float) -> None:
+        if self.rrt_follow_ups:
+            self._spawn(self.follow_up_visits, hours)
+
+    def follow_up_visits(self, hours: float) -> Process:
+        """Short-term support at home: visits a day apart, each as long as the first."""
+        env, rec = self.env, self.rec
+        for _ in range(self.rrt_follow_ups):
+            yield env.timeout(FOLLOW_UP_INTERVAL_HOURS)
+            staff = self.rrt_staff.request()
+            yield staff
+            rec.rrt_busy_start.append(env.now)
+            rec.rrt_busy_hours.append(hours)
+            yield env.timeout(hours)
+            self.rrt_staff.release(staff)
 
     # ----------------------------------------------------- beds and onward care
     # A ward stay is a chain of callbacks: granted a bed (AgendaPool, first come

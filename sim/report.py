@@ -42,6 +42,7 @@ CAPACITY_METRICS = (
     "delayed_discharge_days",
     "rrt_utilisation",
     "rrt_mean_response_hours",
+    "ambulance_response_minutes",
 )
 HOUR_METRICS = ("ae_mean_time_hours", "trolley_wait_mean_hours", "rrt_mean_response_hours")
 COUNT_METRICS = ("escalation_bed_days", "trolley_waits_over_12h", "delayed_discharge_days")
@@ -510,6 +511,8 @@ def _capacity_format(metric: str) -> Callable[[float], str]:
         return lambda v: f"{v:.1f} h" if v >= 0.1 else f"{60 * v:.0f} min"
     if metric in COUNT_METRICS:
         return lambda v: f"{v:,.0f}"
+    if metric.endswith("_minutes"):
+        return lambda v: f"{v:.0f} min"
     return lambda v: f"{v:.2f}"
 
 

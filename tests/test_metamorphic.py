@@ -145,7 +145,9 @@ def test_more_gp_appointments_never_mean_more_admissions(small: ModelConfig) -> 
     base_seen, more_seen = paired_means(small, more, "gp_urgent_appointments")
     assert more_seen > 1.05 * base_seen  # the slots bind
     base_admissions, more_admissions = paired_means(small, more, "emergency_admissions")
-    assert more_admissions <= base_admissions
+    # Equal in expectation bar second-order effects (readmissions follow discharges):
+    # within 0.2%. Admitting by the door, not the need, added 0.6% and failed here.
+    assert more_admissions <= 1.002 * base_admissions
 
 
 def test_the_high_risk_cohort_regresses_to_the_mean_without_any_intervention(
@@ -162,3 +164,20 @@ def test_the_high_risk_cohort_regresses_to_the_mean_without_any_intervention(
     assert dn["high_risk_cohort_admissions"].iloc[1] < dn["high_risk_cohort_admissions"].iloc[0]
     assert best["high_risk_cohort_episodes"].iloc[0] == episodes.iloc[0]
     assert best["high_risk_cohort_episodes"].iloc[1] < episodes.iloc[1]  # case management acts
+
+
+def test_rapid_response_follow_ups_use_the_team_and_more_staff_respond_faster(
+    small: ModelConfig,
+) -> None:
+    """Follow-up visits take clinician time (utilisation rises, responses slow); more
+    clinicians never mean a slower response."""
+    none = with_overrides(small, {"services.rapid_response.follow_up_visits": 0})
+    some = with_overrides(small, {"services.rapid_response.follow_up_visits": 3})
+    busy_none, busy_some = paired_means(none, some, "rrt_utilisation")
+    assert busy_some > 1.5 * busy_none
+    staff = small.services.rapid_response.staff
+    more = with_overrides(some, {"services.rapid_response.staff": staff + 2})
+    slow, fast = paired_means(some, more, "rrt_mean_response_hours")
+    assert fast <= slow
+    travel = small.services.rapid_response.travel_hours_mean
+    assert fast >= travel  # the response includes the journey
