@@ -39,6 +39,14 @@ DERIVED_METRICS: dict[str, Callable[[pd.Series], float]] = {
     ),
     "acs_share_of_admissions": lambda row: row["acs_admissions"] / row["emergency_admissions"],
     "direct_admission_share": lambda row: row["direct_admissions"] / row["emergency_admissions"],
+    "gp_no_slot_share": lambda row: (
+        (row["gp_access_failures"] - row["gp_access_failures_closed"])
+        / (
+            row["gp_access_failures"]
+            - row["gp_access_failures_closed"]
+            + row["gp_urgent_appointments"]
+        )
+    ),
 }
 MIN_SHARE = 0.01
 K_BOUNDS = (0.2, 5.0)

@@ -292,7 +292,17 @@ class GPSameDayBook:
                 + np.where(adopted, extended.extra_slots_per_1000_per_day, 0.0)
             )
         )
-        routine_mean = lists * day_factor * gp.routine_sameday_demand_per_1000_per_day
+        # Routine same-day demand peaks on Mondays as urgent demand does (the area's
+        # day-of-week profile, relative to the weekday mean), so the book runs out on
+        # busy days.
+        dow = np.asarray(config.demand.day_of_week, dtype=float)
+        weekday_profile = np.where(weekend, 1.0, dow[timeline.day_of_week()] / dow[:5].mean())
+        routine_mean = (
+            lists
+            * day_factor
+            * weekday_profile[None, :]
+            * gp.routine_sameday_demand_per_1000_per_day
+        )
         routine = streams["gp_routine"].poisson(routine_mean)
         self.slots = np.where(is_open, np.rint(slots), 0).astype(np.int64)
         self.routine = np.where(is_open, routine, 0).astype(np.int64)

@@ -15,8 +15,9 @@ EXAMPLE = project_root() / "docs" / "examples" / "small_study.py"
 
 def test_api_load_modify_run(small) -> None:
     base = sim.load_scenario(project_root() / "scenarios" / "base-case.toml")
-    changed = sim.modify(base, {"services.wards.beds": 600})
-    assert changed.services.wards.beds == 600 and base.services.wards.beds != 600
+    more = base.services.wards.beds + 40
+    changed = sim.modify(base, {"services.wards.beds": more})
+    assert changed.services.wards.beds == more and base.services.wards.beds == more - 40
     with pytest.raises(sim.InputError):
         sim.modify(base, {"services.wards.beds": -1})
     result = sim.run_one(small)
