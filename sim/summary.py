@@ -41,8 +41,11 @@ def summarise(kpis: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFram
     for key, group in kpis.groupby(KEYS, sort=False):
         values = group["value"].to_numpy(dtype=float)
         mean, sd, low, high = t_interval(values, confidence)
-        if key[-1] in SHARE_METRICS:  # a share's interval cannot leave [0, 1]
-            low, high = max(low, 0.0), min(high, 1.0)
+        # Every metric is a count, rate, time or share: its interval cannot go below 0,
+        # and a share's cannot go above 1.
+        low = max(low, 0.0)
+        if key[-1] in SHARE_METRICS:
+            high = min(high, 1.0)
         rows.append((*key, mean, sd, low, high, int(np.sum(~np.isnan(values)))))
     return pd.DataFrame(rows, columns=[*KEYS, "mean", "sd", "ci_low", "ci_high", "n"])
 

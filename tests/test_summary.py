@@ -136,3 +136,13 @@ def test_rag_thresholds() -> None:
         "amber",
         "red",
     ]
+
+
+def test_intervals_never_leave_what_a_metric_can_be() -> None:
+    """A rare count (12-hour trolley waits in one replication of three) cannot have a
+    negative lower bound; a share cannot pass 1."""
+    rare = summarise(kpis({("do-nothing", r, 0): v for r, v in enumerate([0.0, 0.0, 300.0])}))
+    assert t_interval(np.array([0.0, 0.0, 300.0]))[2] < 0  # the raw interval would
+    assert rare["ci_low"].iloc[0] == 0.0 and rare["ci_high"].iloc[0] > 300
+    share = kpis({("do-nothing", r, 0): v for r, v in enumerate([0.99, 1.0, 0.9])}, "bed_occupancy")
+    assert summarise(share)["ci_high"].iloc[0] == 1.0
