@@ -94,6 +94,13 @@ def _target_cell(t: dict[str, Any]) -> str:
     return "\n".join([t["target"], *([t["baseline"]] if t["baseline"] else []), *t["notes"]])
 
 
+def _lead(document: Any, text: str) -> Any:
+    """A paragraph that introduces what follows: kept on the same page as it."""
+    paragraph = document.add_paragraph(text)
+    paragraph.paragraph_format.keep_with_next = True
+    return paragraph
+
+
 def build_docx(c: ReportContent) -> Any:
     document = Document()
     section = document.sections[0]
@@ -179,8 +186,9 @@ def build_docx(c: ReportContent) -> Any:
             table.cell(start, 0).merge(table.cell(start + t["span"] - 1, 0))
         start += t["span"]
     if c.not_modelled:
-        document.add_paragraph(
-            "Targets the plan states that the model cannot evaluate (listed, never dropped):"
+        _lead(
+            document,
+            "Targets the plan states that the model cannot evaluate (listed, never dropped):",
         )
         _table(
             document,
@@ -189,9 +197,10 @@ def build_docx(c: ReportContent) -> Any:
             widths_cm=(6.5, 2.0, 8.5),
         )
     if c.contradictions:
-        document.add_paragraph(
+        _lead(
+            document,
             f"Where the plan's targets contradict each other (each level resolved against "
-            f"{c.reference} in this run; both targets are scored above, neither is chosen):"
+            f"{c.reference} in this run; both targets are scored above, neither is chosen):",
         )
         _table(
             document,
@@ -214,10 +223,11 @@ def build_docx(c: ReportContent) -> Any:
         ],
         numeric=(2, 3, 4),
     )
-    document.add_paragraph(
+    _lead(
+        document,
         f"Each lever's contribution, {c.final_year}: the scenario minus the same scenario with "
         "one lever off, paired by replication; 'interactions' is what the levers do together "
-        "beyond the sum of their parts."
+        "beyond the sum of their parts.",
     )
     if c.contributions:
         if "contributions" in c.figures:
@@ -239,12 +249,13 @@ def build_docx(c: ReportContent) -> Any:
 
     if c.regression:
         first = c.regression[0]
-        document.add_paragraph(
+        _lead(
+            document,
             f"Regression to the mean: the 2% of the long-term-conditions cohort with the most "
             f"urgent episodes in {first['from_year']}, under {c.reference} and, paired on the "
             f"same people, each scenario's effect in {first['to_year']}. The fall under "
             f"{c.reference} happens with no intervention: a before/after evaluation would "
-            "wrongly credit it."
+            "wrongly credit it.",
         )
         _table(
             document,

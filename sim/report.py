@@ -465,14 +465,20 @@ def _regression_rows(
                 "effects": [
                     (
                         str(r["scenario"]),
-                        f"{signed_amount(r['mean_difference'])} "
-                        f"({signed_range(r['ci_low'], r['ci_high'])})",
+                        _effect_text(r["mean_difference"], r["ci_low"], r["ci_high"]),
                     )
                     for r in effects.to_dict("records")
                 ],
             }
         )
     return rows
+
+
+def _effect_text(mean: float, low: float, high: float) -> str:
+    """'401 fewer (355 to 447 fewer)'; just 'no change' when nothing moved at all."""
+    if round(low) == round(high) == 0:
+        return signed_amount(mean)
+    return f"{signed_amount(mean)} ({signed_range(low, high)})"
 
 
 CONTRIBUTION_METRICS = ("emergency_admissions", "ae_attendances_all_types", "ae_attendances")
