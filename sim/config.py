@@ -29,7 +29,9 @@ HourOfDay = Annotated[float, Field(ge=0.0, le=24.0)]
 class StrictModel(BaseModel):
     """Base for every config block: unknown keys rejected, instances immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Infinity and NaN are never a meaningful parameter (a run with standard_hours=inf
+    # reports 100% 4-hour performance): rejected at validation, naming the field.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Shares(StrictModel):

@@ -56,6 +56,11 @@ BAD_INPUTS = {
         "services.wards.beds",
         "greater than or equal to 1",
     ),
+    "infinite hours": (
+        "[services.ae]\nstandard_hours = inf\n",
+        "services.ae.standard_hours",
+        "finite number",
+    ),
     "missing parent": ('extends = "nowhere.toml"\n', "extends", "file not found"),
     "invalid toml": ("[scenario\nname = 1\n", "", "not valid TOML"),
     "unknown area": ('[scenario]\narea = "atlantis"\n', "area", "no such area"),
