@@ -10,9 +10,16 @@ is an error rather than a silently ignored default.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 AGE_BANDS: tuple[str, ...] = ("age_0_17", "age_18_64", "age_65_74", "age_75_84", "age_85_plus")
 ACUITIES: tuple[str, ...] = ("low", "medium", "high")
@@ -32,6 +39,16 @@ class StrictModel(BaseModel):
     # Infinity and NaN are never a meaningful parameter (a run with standard_hours=inf
     # reports 100% 4-hour performance): rejected at validation, naming the field.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _true_false_only_where_asked(cls, value: Any, info: ValidationInfo) -> Any:
+        """``true`` is not the number 1: a flag is accepted only by a yes/no field."""
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation is not bool and bool not in get_args(annotation):
+                raise ValueError("true/false is not accepted here: give a value")
+        return value
 
 
 class Shares(StrictModel):

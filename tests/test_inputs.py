@@ -56,6 +56,11 @@ BAD_INPUTS = {
         "services.wards.beds",
         "greater than or equal to 1",
     ),
+    "a flag for a number": (
+        "[services.wards]\nbeds = true\n",
+        "services.wards.beds",
+        "true/false is not accepted here",
+    ),
     "infinite hours": (
         "[services.ae]\nstandard_hours = inf\n",
         "services.ae.standard_hours",
