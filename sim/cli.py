@@ -50,6 +50,7 @@ from sim.calibration import (
     write_outputs,
 )
 from sim.calibration import identifiability as calibration_identifiability
+from sim.config import MAX_SEED
 from sim.decomposition import decompose_results
 from sim.errors import InputError
 from sim.finance import load_finance_inputs
@@ -175,7 +176,7 @@ def run(
     replications: Annotated[
         str, typer.Option(help="Replications per scenario: a number, or auto (Hoad et al. 2010).")
     ] = "auto",
-    seed: Annotated[int | None, typer.Option(min=0, help="Master seed.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="Master seed.")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
     backend: Annotated[
         BackendChoice, typer.Option(help="Where replications run.")
@@ -311,7 +312,7 @@ def sweep(
     ],
     area: AreaOpt = None,
     replications: Annotated[int, typer.Option(min=1, help="Replications per grid point.")] = 5,
-    seed: Annotated[int | None, typer.Option(min=0, help="Master seed.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="Master seed.")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
     backend: Annotated[
         BackendChoice, typer.Option(help="Where replications run.")
@@ -369,7 +370,7 @@ def sensitivity(
         int, typer.Option(min=1, help="Replications per variant (paired on common random numbers).")
     ] = 2,
     trajectories: Annotated[int, typer.Option(min=2, help="Morris trajectories.")] = 6,
-    seed: Annotated[int | None, typer.Option(min=0, help="Master seed.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="Master seed.")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
     out: Annotated[Path | None, typer.Option(help="Results folder.")] = None,
     overrides: SetOpt = None,
@@ -419,7 +420,9 @@ def calibrate(
     replications: Annotated[
         int, typer.Option(min=1, help="Replications per iteration (a multiple of --jobs).")
     ] = 4,
-    seed: Annotated[int, typer.Option(min=0, help="Seed (common random numbers).")] = 1,
+    seed: Annotated[
+        int, typer.Option(min=0, max=MAX_SEED, help="Seed (common random numbers).")
+    ] = 1,
     jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
     identifiability: Annotated[
         bool, typer.Option(help="Refit from another starting point and compare.")
@@ -580,7 +583,7 @@ def warmup(
     area: AreaOpt = None,
     days: Annotated[int, typer.Option(min=20, help="Days to simulate from empty.")] = 365,
     replications: Annotated[int, typer.Option(min=1, help="Replications per scenario.")] = 5,
-    seed: Annotated[int | None, typer.Option(min=0, help="Master seed.")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="Master seed.")] = None,
     jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
     out: Annotated[Path | None, typer.Option(help="Folder for warmup.png and CSVs.")] = None,
     overrides: SetOpt = None,

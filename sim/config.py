@@ -25,6 +25,7 @@ AGE_BANDS: tuple[str, ...] = ("age_0_17", "age_18_64", "age_65_74", "age_75_84",
 ACUITIES: tuple[str, ...] = ("low", "medium", "high")
 CONTACTS: tuple[str, ...] = ("gp", "nhs111", "ambulance", "ucc", "ae")
 SHARE_TOLERANCE = 1e-6
+MAX_SEED = 2**63 - 1  # seeds are stored as 64-bit integers in the results
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
@@ -182,7 +183,7 @@ class AreaInfo(StrictModel):
 class RunSettings(StrictModel):
     years: Annotated[int, Field(ge=1, le=20)] = 5
     warmup_days: Annotated[int, Field(ge=0, le=730)] = 120
-    seed: NonNegativeInt = 20140401
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 20140401
 
 
 class Condition(StrictModel):

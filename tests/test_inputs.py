@@ -229,3 +229,12 @@ def test_override_equals_editing_the_file(tmp_path: Path) -> None:
         SCENARIOS / "base-case.toml", overrides=["services.rapid_response.staff=9"]
     ).config
     assert by_file == by_set
+
+
+def test_a_seed_too_large_to_store_is_refused_before_simulating(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app, ["run", str(SCENARIOS / "do-nothing.toml"), "--seed", str(2**64), "--out", str(out)]
+    )
+    assert result.exit_code == 2 and not out.exists()
+    assert "--seed" in result.output and "Traceback" not in result.output
