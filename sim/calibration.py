@@ -136,7 +136,8 @@ class Knob:
     inverse: bool = False
 
     def step(self, targets: Mapping[str, float], means: pd.Series) -> float:
-        """The factor ``target / simulated`` this knob is moved by (before damping)."""
+        """The factor this knob is moved by (before damping): ``target / simulated``, or its
+        inverse for a knob whose metric falls as it rises."""
         ratio = targets[self.metric] / float(means[self.metric])
         if self.relative_to is not None and self.relative_to in targets:
             ratio /= targets[self.relative_to] / float(means[self.relative_to])
