@@ -182,8 +182,8 @@ class UrgentCareSystem:
         self.gp_book = gp_book
         self.rec = recorder
         self.readmissions = readmissions
-        self.router = Router(config, schedule, gp_book, recorder)
         self.variates = VariateModel(config)
+        self.router = Router(config, schedule, gp_book, recorder, self.variates)
         s = config.services
         self.see_and_treat = list(s.ambulance.see_and_treat.as_tuple())
         self.turnaround = s.ambulance.handover_turnaround_hours

@@ -81,6 +81,7 @@ class Router:
         schedule: DailySchedule,
         gp_book: GPSameDayBook,
         recorder: Recorder,
+        variates: VariateModel,
     ):
         fc, s = config.first_contact, config.services
         self.preference = [cumulative(fc.preference[a].as_tuple()) for a in ACUITIES]
@@ -94,7 +95,7 @@ class Router:
         self.direct_share = s.gp.direct_admission_share
         extended = config.interventions.extended_gp_access
         self.extended_hours_low_only = extended.enabled and extended.extended_hours_serve == "low"
-        self.admission_probability = VariateModel(config).admission_probability
+        self.admission_probability = variates.admission_probability
         self.gp_book = gp_book
         self.rec = recorder
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from sim.config import ModelConfig
@@ -11,6 +12,18 @@ from sim.loading import project_root, resolve, with_overrides
 
 ROOT = project_root()
 SCENARIOS = ROOT / "scenarios"
+
+
+def long_kpis(values: dict[tuple[str, int, int], float], metric: str = "m") -> pd.DataFrame:
+    """KPI rows as a batch writes them, from {(scenario, replication, year): value}."""
+    rows = [
+        (scenario, rep, 1, year, f"{2014 + year}/{15 + year}", metric, value)
+        for (scenario, rep, year), value in values.items()
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=["scenario", "replication", "seed", "year", "financial_year", "metric", "value"],
+    )
 
 
 def scaled(config: ModelConfig, factor: float, **overrides: Any) -> ModelConfig:

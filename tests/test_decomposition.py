@@ -16,29 +16,21 @@ from sim.decomposition import (
     without,
 )
 from sim.replication import run_replication
-from tests.conftest import scaled
-
-
-def _kpis(values: dict[tuple[str, int], float]) -> pd.DataFrame:
-    rows = [
-        (scenario, rep, 1, 0, "2014/15", "emergency_admissions", value)
-        for (scenario, rep), value in values.items()
-    ]
-    return pd.DataFrame(
-        rows,
-        columns=["scenario", "replication", "seed", "year", "financial_year", "metric", "value"],
-    )
+from tests.conftest import long_kpis, scaled
 
 
 def test_contributions_are_paired_and_interactions_close_the_sum() -> None:
     """Plan = do nothing - 100 - 50 - 20 (both levers together save 20 more than apart)."""
-    kpis = _kpis(
-        {("do-nothing", r): 1000.0 + r for r in range(3)}
-        | {("plan", r): 830.0 + r for r in range(3)}
+    metric = "emergency_admissions"
+    kpis = long_kpis(
+        {("do-nothing", r, 0): 1000.0 + r for r in range(3)}
+        | {("plan", r, 0): 830.0 + r for r in range(3)},
+        metric,
     )
-    reruns = _kpis(
-        {("plan~without~case_management", r): 930.0 + r for r in range(3)}
-        | {("plan~without~extended_gp_access", r): 880.0 + r for r in range(3)}
+    reruns = long_kpis(
+        {("plan~without~case_management", r, 0): 930.0 + r for r in range(3)}
+        | {("plan~without~extended_gp_access", r, 0): 880.0 + r for r in range(3)},
+        metric,
     )
     table = contributions(kpis, reruns, "do-nothing").set_index("lever")["contribution"]
     assert table[WHOLE] == pytest.approx(-170)

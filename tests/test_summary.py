@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
 from sim.precision import PrecisionCheck, ReplicationRule, relative_precision
 from sim.summary import paired_differences, summarise, t_interval
 from sim.targets import RAGRule, Target, TargetSet, evaluate_targets
-
-
-def kpis(values: dict[tuple[str, int, int], float], metric: str = "m") -> pd.DataFrame:
-    rows = [
-        (scenario, rep, 1, year, f"{2014 + year}/{15 + year}", metric, value)
-        for (scenario, rep, year), value in values.items()
-    ]
-    return pd.DataFrame(
-        rows,
-        columns=["scenario", "replication", "seed", "year", "financial_year", "metric", "value"],
-    )
+from tests.conftest import long_kpis as kpis
 
 
 def test_t_interval_matches_hand_calculation() -> None:

@@ -19,17 +19,7 @@ from sim.targets import (
     evaluate_targets,
     load_targets,
 )
-
-
-def frame(values: dict[tuple[str, int, int], float], metric: str) -> pd.DataFrame:
-    rows = [
-        (scenario, rep, 1, year, f"{2014 + year}/{15 + year}", metric, value)
-        for (scenario, rep, year), value in values.items()
-    ]
-    return pd.DataFrame(
-        rows,
-        columns=["scenario", "replication", "seed", "year", "financial_year", "metric", "value"],
-    )
+from tests.conftest import long_kpis as frame
 
 
 def target(kind: str, value: float | None, years: list[str], **extra: object) -> Target:
