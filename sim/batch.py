@@ -18,18 +18,22 @@ from typing import Any
 import pandas as pd
 
 from sim.config import ModelConfig
+from sim.costs import COSTS_FILE, costs_file
 from sim.errors import InputError
 from sim.executors import Backend, Task, run_unordered
-from sim.finance import FinanceInputs, income_at_risk, load_finance_inputs, simulated_income
 from sim.loading import area_dir, config_sha256
-from sim.plan import (
-    DISCREPANCY_COLUMNS,
-    TARGETS,
-    plan_comparison,
-    plan_discrepancies,
-    target_discrepancies,
-)
+from sim.plan import DISCREPANCY_COLUMNS, TARGETS, target_discrepancies
 from sim.precision import KEY_METRICS, ReplicationRule, relative_precision
+from sim.pricing import (
+    DEFAULT_PRICING,
+    FINANCE_FILES,
+    PROVIDERS_FILE,
+    TARIFFS_FILE,
+    FinanceTables,
+    compute_finance,
+    load_pricing_inputs,
+    write_pricing,
+)
 from sim.store import (
     KPI_COLUMNS,
     ResultsFolder,
@@ -43,12 +47,9 @@ from sim.store import (
 )
 from sim.summary import paired_differences, summarise
 from sim.targets import Growth, evaluate_targets, load_targets
-from sim.workbook import write_workbook
 
 REFERENCE_SCENARIO = "do-nothing"
 TARGETS_FILE = "targets.toml"
-PROVIDERS_FILE = "providers.toml"
-TARIFFS_FILE = "tariffs.toml"
 AREA_INPUTS = (TARGETS_FILE, PROVIDERS_FILE, TARIFFS_FILE, "fit_report.csv")
 Progress = Callable[[int, int, str], None]
 
@@ -106,6 +107,9 @@ def run_batch(
         source = area_dir(first.area.name) / name
         if source.exists():
             write_text(out / name, source.read_text(encoding="utf-8"))
+    costs = costs_file(area_dir(first.area.name))
+    if costs.exists() and (area_dir(first.area.name) / TARIFFS_FILE).exists():
+        write_text(out / COSTS_FILE, costs.read_text(encoding="utf-8"))
     manifest: dict[str, Any] = {
         "tool": "ucsim",
         "version": tool_version(),
@@ -343,11 +347,9 @@ def finalise(
     write_csv(folder.root / "differences.csv", differences)
     write_csv(folder.root / "targets.csv", targets)
     outputs = ["kpis.parquet", "summary.csv", "differences.csv", "targets.csv", DISCREPANCIES]
-    providers, tariffs = folder.root / PROVIDERS_FILE, folder.root / TARIFFS_FILE
-    if providers.exists() and tariffs.exists():
-        inputs = load_finance_inputs(providers, tariffs)
-        write_finance_outputs(folder, kpis, manifest, inputs, contradictions)
-        outputs += FINANCE_OUTPUTS
+    if (folder.root / PROVIDERS_FILE).exists() and (folder.root / TARIFFS_FILE).exists():
+        write_finance_outputs(folder, kpis, manifest, contradictions)
+        outputs += [*FINANCE_FILES, DISCREPANCIES]
     else:
         write_csv(folder.root / DISCREPANCIES, contradictions)
     manifest["status"] = "complete"
@@ -358,14 +360,6 @@ def finalise(
 
 
 DISCREPANCIES = "plan_discrepancies.csv"
-FINANCE_OUTPUTS = ["finance.csv", "plan_comparison.csv", "income_at_risk.xlsx"]
-
-
-@dataclass(frozen=True)
-class FinanceTables:
-    finance: pd.DataFrame
-    comparison: pd.DataFrame
-    discrepancies: pd.DataFrame
 
 
 def saved_target_contradictions(folder: ResultsFolder) -> pd.DataFrame:
@@ -381,22 +375,15 @@ def write_finance_outputs(
     folder: ResultsFolder,
     kpis: pd.DataFrame,
     manifest: dict[str, Any],
-    inputs: FinanceInputs,
     target_contradictions: pd.DataFrame,
 ) -> FinanceTables:
-    """finance.csv, plan_comparison.csv, plan_discrepancies.csv (the targets' own
-    contradictions, passed in, then the value-at-risk table's) and the workbook."""
-    reference = manifest["reference_scenario"]
-    finance = income_at_risk(simulated_income(kpis, inputs), reference)
-    comparison = plan_comparison(inputs.book, finance, reference)
-    parts = [f for f in (target_contradictions, plan_discrepancies(inputs.book)) if not f.empty]
-    discrepancies = (
-        pd.concat(parts, ignore_index=True) if parts else plan_discrepancies(inputs.book)
+    """The run's own pricing at the folder's root: finance CSVs, the workbook and
+    plan_discrepancies.csv (the targets' contradictions, then the value-at-risk table's)."""
+    inputs, costs = load_pricing_inputs(folder.root)
+    configs = {name: folder.read_config(name) for name in manifest["scenarios"]}
+    tables = compute_finance(
+        kpis, inputs, costs, configs, manifest["reference_scenario"], target_contradictions
     )
-    write_csv(folder.root / "finance.csv", finance)
-    write_csv(folder.root / "plan_comparison.csv", comparison)
-    write_csv(folder.root / DISCREPANCIES, discrepancies)
-    write_workbook(
-        folder.root / "income_at_risk.xlsx", finance, comparison, discrepancies, inputs, manifest
-    )
-    return FinanceTables(finance, comparison, discrepancies)
+    write_pricing(folder.root, tables, inputs, costs, manifest, DEFAULT_PRICING)
+    write_csv(folder.root / DISCREPANCIES, tables.discrepancies)
+    return tables

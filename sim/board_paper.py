@@ -234,12 +234,19 @@ def build_docx(c: ReportContent) -> Any:
             document.add_picture(str(c.figures["contributions"]), width=Cm(16.5))
         _table(
             document,
-            ["Scenario", "Lever", "Emergency admissions", "A&E, all types", "A&E, type 1"],
             [
-                [r["scenario"], r["lever"], *(f"{m} ({i})" for m, i in r["cells"])]
+                "Scenario",
+                "Lever",
+                "Emergency admissions",
+                "A&E, all types",
+                "A&E, type 1",
+                "Provider income at risk",
+            ],
+            [
+                [r["scenario"], r["lever"], *(f"{m} ({i})" if m else "" for m, i in r["cells"])]
                 for r in c.contributions
             ],
-            numeric=(2, 3, 4),
+            numeric=(2, 3, 4, 5),
         )
     else:
         document.add_paragraph(
@@ -284,7 +291,9 @@ def build_docx(c: ReportContent) -> Any:
         document.add_picture(str(c.figures["income"]), width=Cm(16.5))
     document.add_paragraph(
         f"Simulated income at risk against {c.reference} (95% interval); lines no scenario "
-        "changes are omitted (every line is in finance.csv and income_at_risk.xlsx)."
+        "changes are omitted (every line is in finance.csv and income_at_risk.xlsx). A negative "
+        f"figure is income the provider gains against {c.reference} (for example urgent care "
+        "centre attendances streamed from A&E)."
     )
     scenario_width = 10.0 / max(len(c.scenarios), 1)
     _table(
@@ -309,6 +318,7 @@ def build_docx(c: ReportContent) -> Any:
         numeric=tuple(range(2, 3 + len(c.scenarios))),
         widths_cm=(3.8, 2.8, 2.4, *[scenario_width] * len(c.scenarios)),
     )
+    _finance_section(document, c)
     if c.discrepancies:
         document.add_paragraph(
             "Where the plan's published table does not reconcile with its own inputs"
@@ -380,3 +390,95 @@ def build_docx(c: ReportContent) -> Any:
     document.add_heading("9. Methods (STRESS-DES summary)", level=1)
     _table(document, ["Item", "Detail"], [[k, v] for k, v in c.methods], widths_cm=(3.0, 14.0))
     return document
+
+
+def _finance_section(document: Any, c: ReportContent) -> None:
+    """Basis, decomposition, net position, reconciliation, sensitivity and pricings."""
+    fs = c.finance_section
+    for line in fs.basis:
+        document.add_paragraph(line, style="List Bullet")
+    columns = [s for s in c.scenarios]
+    width = 9.0 / max(len(columns), 1)
+    if fs.decomposition:
+        document.add_paragraph(
+            f"What moves income at risk, {c.final_year}: fewer admissions, shorter stays "
+            "(bed days beyond the trim points), the marginal-rate and readmission rules; "
+            "the rows add up to each provider's total."
+        )
+        _table(
+            document,
+            ["Provider", "Effect", *columns],
+            [
+                [d["provider"], d["effect"], *(_money_cell(x) for x in d["cells"])]
+                for d in fs.decomposition
+            ],
+            numeric=tuple(range(2, 2 + len(columns))),
+            widths_cm=(4.0, 3.5, *[width] * len(columns)),
+        )
+    if fs.net:
+        document.add_paragraph(
+            f"The commissioner's net position, {c.final_year}: investment in the levers over "
+            f"{c.reference} (intervention_costs.toml, mostly estimates) against spend avoided on "
+            "activity-priced lines. Positive net = the scenario saves money."
+        )
+        _table(
+            document,
+            ["Measure", *columns],
+            [[n["measure"], *(_money_cell(x) for x in n["cells"])] for n in fs.net],
+            numeric=tuple(range(1, 1 + len(columns))),
+            widths_cm=(6.0, *[10.5 / max(len(columns), 1)] * len(columns)),
+        )
+    if fs.reconciliation:
+        document.add_paragraph(
+            f"Reconciliation with the contract lines, {c.first_year} (simulated income under "
+            f"{c.reference} in the baseline year)."
+        )
+        _table(
+            document,
+            ["Provider", "Line", "Contract", "Simulated", "Difference", "Treatment"],
+            [
+                [
+                    r["provider"],
+                    r["line"],
+                    r["contract"],
+                    r["simulated"],
+                    r["difference"],
+                    r["note"],
+                ]
+                for r in fs.reconciliation
+            ],
+            numeric=(2, 3, 4),
+            widths_cm=(3.2, 3.2, 2.0, 2.0, 2.6, 3.5),
+        )
+    if fs.sensitivity:
+        document.add_paragraph(
+            f"Pricing sensitivity, {c.final_year}: income at risk of all simulated lines when one "
+            "pricing assumption changes (change in brackets). The length-of-stay lever's share "
+            "is in the lever contributions after 'ucsim decompose'."
+        )
+        if "finance_sensitivity" in c.figures:
+            document.add_picture(str(c.figures["finance_sensitivity"]), width=Cm(16.5))
+        _table(
+            document,
+            ["Assumption", "Setting", *columns],
+            [
+                [r["parameter"], r["setting"], *(f"{v} ({d})" for v, d in r["cells"])]
+                for r in fs.sensitivity
+            ],
+            numeric=tuple(range(2, 2 + len(columns))),
+            widths_cm=(3.5, 4.5, *[8.5 / max(len(columns), 1)] * len(columns)),
+        )
+    if fs.pricings:
+        document.add_paragraph(
+            "Pricings in this results folder (income at risk of simulated lines; net position)."
+        )
+        _table(
+            document,
+            ["Pricing", "Inputs", *columns],
+            [
+                [p["name"], p["description"], *(f"{a}; net {n}" for a, n in p["cells"])]
+                for p in fs.pricings
+            ],
+            numeric=tuple(range(2, 2 + len(columns))),
+            widths_cm=(2.5, 5.5, *[8.5 / max(len(columns), 1)] * len(columns)),
+        )

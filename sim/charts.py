@@ -263,6 +263,41 @@ def income_at_risk(
     ax.set_xlabel("simulated income at risk vs do nothing (£ million)", fontsize=7.5)
     year = last["financial_year"].iloc[0] if len(last) else ""
     ax.set_title(f"Income at risk, {year}", fontsize=9)
-    ax.legend(fontsize=7, frameon=False)
+    if scenarios:
+        ax.legend(fontsize=7, frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no scenario moves simulated income", ha="center", transform=ax.transAxes)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return save(fig, folder, "income_at_risk", footnote)
+
+
+def finance_tornado(sensitivity: pd.DataFrame, folder: Path, footnote: str) -> Path:
+    """How income at risk in the final year moves with each pricing assumption (repricing),
+    one panel per scenario, largest swing first."""
+    apply_style()
+    scenarios = list(dict.fromkeys(sensitivity["scenario"]))
+    labels = [
+        f"{p}: {s}" for p, s in zip(sensitivity["parameter"], sensitivity["setting"], strict=True)
+    ]
+    frame = sensitivity.assign(label=labels)
+    swing = frame.groupby("label", sort=False)["change"].apply(lambda c: c.abs().max())
+    order = list(swing.sort_values(ascending=False).index)
+    palette = colours(["do-nothing", *scenarios])
+    fig, axes = plt.subplots(
+        1, len(scenarios), figsize=(A4_WIDTH_INCHES, 0.28 * len(order) + 1.6), squeeze=False
+    )
+    for ax, scenario in zip(axes[0], scenarios, strict=True):
+        mine = frame[frame["scenario"] == scenario].set_index("label").reindex(order)
+        ax.barh(range(len(order)), mine["change"] / 1e6, color=palette[scenario])
+        ax.axvline(0, color="#333333", linewidth=0.8)
+        ax.set_yticks(range(len(order)))
+        ax.set_yticklabels(order if ax is axes[0][0] else [], fontsize=6.5)
+        ax.invert_yaxis()
+        base = float(mine["base_income_at_risk"].iloc[0]) / 1e6
+        ax.set_title(f"{scenario}\nincome at risk £{base:,.2f}m", fontsize=8)
+        ax.set_xlabel("change in income at risk (£ million)", fontsize=7.5)
+        ax.tick_params(axis="x", labelsize=7)
+    year = sensitivity["financial_year"].iloc[0]
+    fig.suptitle(f"Income at risk under other pricing assumptions, {year}", fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return save(fig, folder, "finance_sensitivity", footnote)

@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 import functools
 import os
+import re
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -31,8 +32,6 @@ from rich.progress import (
 from rich.table import Table
 
 from sim.batch import (
-    PROVIDERS_FILE,
-    TARIFFS_FILE,
     BatchOptions,
     BatchOutcome,
     resume_batch,
@@ -53,7 +52,6 @@ from sim.calibration import identifiability as calibration_identifiability
 from sim.config import MAX_SEED
 from sim.decomposition import decompose_results
 from sim.errors import InputError
-from sim.finance import load_finance_inputs
 from sim.loading import (
     COMMAND_LINE,
     area_dir,
@@ -65,6 +63,17 @@ from sim.loading import (
     project_root,
     read_toml,
     resolve,
+)
+from sim.pricing import (
+    DEFAULT_PRICING,
+    PRICINGS_DIR,
+    PROVIDERS_FILE,
+    WORKBOOK,
+    compute_finance,
+    income_pricer,
+    load_pricing_inputs,
+    write_pricing,
+    write_pricing_record,
 )
 from sim.replication import timeline_for
 from sim.report import write_report
@@ -489,24 +498,30 @@ def report(
         str, typer.Option("--format", help="Comma-separated: html, docx, xlsx.")
     ] = "html,docx,xlsx",
 ) -> None:
-    """Write report.html, board_paper.docx (and the finance workbook) for a finished run."""
+    """Write report.html, board_paper.docx (and the finance workbook) for a finished run.
+
+    Finance is read as the folder holds it, never recomputed with other inputs: the
+    workbook is written only where the run's own pricing has none yet."""
     formats = tuple(f.strip() for f in format.split(",") if f.strip())
     unknown = sorted(set(formats) - {"html", "docx", "xlsx"})
     if unknown:
         raise InputError.single(COMMAND_LINE, "--format", format, f"unknown formats {unknown}")
     folder = ResultsFolder(results)
     manifest = folder.read_manifest()
-    written = write_report(results, tuple(f for f in formats if f != "xlsx"))
-    if "xlsx" in formats and (results / PROVIDERS_FILE).exists():
-        inputs = load_finance_inputs(results / PROVIDERS_FILE, results / TARIFFS_FILE)
+    written: list[Path] = []
+    if (
+        "xlsx" in formats
+        and (results / PROVIDERS_FILE).exists()
+        and not (results / "finance.csv").exists()
+    ):
         write_finance_outputs(
             folder,
             pd.read_parquet(results / "kpis.parquet"),
             manifest,
-            inputs,
             saved_target_contradictions(folder),
         )
-        written.append(results / "income_at_risk.xlsx")
+        written.append(results / WORKBOOK)
+    written += write_report(results, tuple(f for f in formats if f != "xlsx"))
     Console().print("[green]written:[/] " + ", ".join(str(p) for p in written))
 
 
@@ -529,6 +544,7 @@ def decompose(
             backend.value,
             jobs,
             None if on_progress is None else lambda d, t: on_progress(d, t, "lever re-runs"),
+            income_pricer(results, folder.read_manifest()["reference_scenario"]),
         )
     written = write_report(results, ("html", "docx"))
     if not quiet:
@@ -553,27 +569,91 @@ def finance(
             "--set", help="Override a tariff or rule, e.g. non_elective.marginal_rate.enabled=false"
         ),
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="Name of the new pricing, written to finance/NAME/ (default: pricing-N).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a pricing of the same name.")
+    ] = False,
 ) -> None:
-    """Recompute income at risk for an existing run (no re-simulation)."""
+    """Reprice an existing run (no re-simulation) as a new, named pricing in finance/NAME/.
+
+    The run's own pricing at the folder's root is never changed; the report lists
+    every pricing in the folder."""
     folder = ResultsFolder(results)
     manifest = folder.read_manifest()
+    if not (results / "kpis.parquet").exists():
+        raise InputError.single(str(results), "kpis.parquet", "", "not a finished ucsim run")
     changes = dict(parse_override(text) for text in overrides or [])
-    inputs = load_finance_inputs(
-        providers or results / PROVIDERS_FILE, tariffs or results / TARIFFS_FILE, changes
-    )
+    inputs, costs = load_pricing_inputs(results, providers, tariffs, changes)
+    pricing_name = name or _next_pricing_name(results)
+    if pricing_name == DEFAULT_PRICING or not re.fullmatch(
+        r"[A-Za-z0-9][A-Za-z0-9_.-]*", pricing_name
+    ):
+        raise InputError.single(
+            COMMAND_LINE,
+            "--name",
+            pricing_name,
+            f"letters, digits, '.', '_' and '-' only, and not '{DEFAULT_PRICING}'",
+        )
+    directory = results / PRICINGS_DIR / pricing_name
+    if directory.exists() and not force:
+        raise InputError.single(
+            COMMAND_LINE,
+            "--name",
+            pricing_name,
+            f"{directory} exists: choose another --name or add --force to replace it",
+        )
     kpis = pd.read_parquet(results / "kpis.parquet")
-    tables = write_finance_outputs(
-        folder, kpis, manifest, inputs, saved_target_contradictions(folder)
+    configs = {scenario: folder.read_config(scenario) for scenario in manifest["scenarios"]}
+    tables = compute_finance(
+        kpis,
+        inputs,
+        costs,
+        configs,
+        manifest["reference_scenario"],
+        saved_target_contradictions(folder),
     )
-    manifest.setdefault("finance_recomputed", []).append(
-        {"at": now_iso(), "command": command_line(), "inputs": list(inputs.files)}
+    files = write_pricing(directory, tables, inputs, costs, manifest, pricing_name)
+    for source in inputs.files:
+        (directory / Path(source).name).write_text(
+            Path(source).read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    description = "; ".join(overrides or []) or "other input files"
+    write_pricing_record(
+        directory,
+        {
+            "name": pricing_name,
+            "description": description,
+            "overrides": overrides or [],
+            "inputs": list(inputs.files),
+            "created": now_iso(),
+            "command": command_line(),
+        },
+    )
+    manifest.setdefault("pricings", []).append(
+        {"name": pricing_name, "at": now_iso(), "command": command_line()}
     )
     folder.write_manifest(manifest)
+    written = write_report(results, ("html", "docx"))
     console = Console()
-    console.print(finance_table(tables.finance))
+    console.print(finance_table(tables.finance, manifest["reference_scenario"]))
     if not tables.discrepancies.empty:
         console.print(discrepancy_table(tables.discrepancies))
-    console.print(f"[green]written to[/] {results}")
+    console.print(f"[green]pricing '{pricing_name}' written to[/] {directory}")
+    console.print("[green]written:[/] " + ", ".join(str(p) for p in [*files, *written]))
+
+
+def _next_pricing_name(results: Path) -> str:
+    existing = {p.name for p in (results / PRICINGS_DIR).glob("*")}
+    n = 1
+    while f"pricing-{n}" in existing:
+        n += 1
+    return f"pricing-{n}"
 
 
 @app.command()

@@ -24,12 +24,17 @@ from sim.summary import t_interval
 
 DECOMPOSITION_FILE = "decomposition.csv"
 
+# Simulated income of all providers' priced lines (£), added where the folder has a
+# pricing: a lever's contribution to it is minus its contribution to income at risk.
+INCOME_METRIC = "provider_income_simulated"
 DECOMPOSED_METRICS: tuple[str, ...] = (
     "emergency_admissions",
     "ae_attendances",
     "ae_attendances_all_types",
     "bed_days",
+    INCOME_METRIC,
 )
+IncomePricer = Callable[[pd.DataFrame], pd.DataFrame]
 LEVERS: tuple[str, ...] = tuple(Interventions.model_fields)
 WHOLE = "all levers together"
 INTERACTIONS = "interactions"
@@ -83,17 +88,31 @@ def run_decomposition(
     backend: Backend = "sequential",
     jobs: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
+    income: IncomePricer | None = None,
 ) -> pd.DataFrame:
-    """Re-run every scenario without each of its levers and return the contributions."""
+    """Re-run every scenario without each of its levers and return the contributions.
+
+    With ``income`` (KPI rows -> income rows under metric INCOME_METRIC), each
+    lever's contribution to the providers' simulated income is decomposed too.
+    """
     tasks = decomposition_tasks(configs, reference, replications, seed)
     parts = []
     for done, result in enumerate(run_unordered(tasks, backend, jobs), start=1):
-        rows = result.rows[result.rows["metric"].isin(DECOMPOSED_METRICS)]
-        parts.append(rows)
+        parts.append(result.rows if income is not None else _decomposed(result.rows))
         if on_progress is not None:
             on_progress(done, len(tasks))
     reruns = pd.concat(parts, ignore_index=True) if parts else kpis.iloc[0:0]
+    if income is not None:
+        # Priced together, so every variant shares the reference's marginal-rate threshold.
+        priced = income(pd.concat([kpis, reruns], ignore_index=True))
+        rerun_names = set(reruns["scenario"])
+        kpis = pd.concat([_decomposed(kpis), priced[~priced["scenario"].isin(rerun_names)]])
+        reruns = pd.concat([_decomposed(reruns), priced[priced["scenario"].isin(rerun_names)]])
     return contributions(kpis, reruns, reference)
+
+
+def _decomposed(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows[rows["metric"].isin(DECOMPOSED_METRICS)]
 
 
 def decompose_results(
@@ -101,6 +120,7 @@ def decompose_results(
     backend: Backend = "sequential",
     jobs: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
+    income: IncomePricer | None = None,
 ) -> pd.DataFrame:
     """Decompose a finished run in its results folder; writes ``decomposition.csv``."""
     manifest = folder.read_manifest()
@@ -115,6 +135,7 @@ def decompose_results(
         backend,
         jobs,
         on_progress,
+        income,
     )
     write_csv(folder.root / DECOMPOSITION_FILE, table)
     return table
@@ -178,6 +199,7 @@ def _row(
 __all__ = [
     "DECOMPOSED_METRICS",
     "DECOMPOSITION_FILE",
+    "INCOME_METRIC",
     "INTERACTIONS",
     "LEVERS",
     "WHOLE",

@@ -29,7 +29,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-ANNOTATION_KEYS = frozenset({"value", "unit", "source", "confidence", "note"})
+ANNOTATION_KEYS = frozenset({"value", "unit", "source", "confidence", "note", "price_year"})
 CONFIDENCE_CODES = frozenset({"S", "P", "E"})
 DEFAULT_AREA = "dudley"
 COMMAND_LINE = "--set"
@@ -55,6 +55,7 @@ class ParameterNote:
     confidence: str
     file: str
     note: str = ""
+    price_year: str = ""  # financial year a price was published in (tariffs only)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,7 @@ def split_annotations(
                 confidence=confidence,
                 file=file,
                 note=str(item.get("note", "")),
+                price_year=str(item.get("price_year", "")),
             )
             item = item["value"]
         if isinstance(item, Mapping):

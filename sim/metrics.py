@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from sim.config import ModelConfig
+from sim.config import AGE_BANDS, ModelConfig
 from sim.indicators import ACS_GROUPS, COMPOSITE_COMPONENTS, COMPOSITE_GROUPS
 from sim.interventions import DailySchedule
 from sim.population import Population
@@ -30,7 +30,10 @@ from sim.recorder import (
 from sim.services import GPSameDayBook
 from sim.timeline import DAYS_PER_YEAR, HOURS_PER_DAY, Timeline
 
-TRIM_POINTS_DAYS: tuple[int, ...] = (5, 7, 10, 14, 21, 28)
+# Candidate trim points: bed days beyond each are recorded for every age band (the
+# admission group the tariff's trim point is set for), so finance can change them
+# without re-simulating.
+TRIM_POINTS_DAYS: tuple[int, ...] = (5, 7, 10, 14, 21, 28, 35)
 SHORT_STAY_DAYS = 2  # spells under two days take the short-stay tariff
 # The high-risk cohort followed for regression to the mean: the 2% of the national
 # Avoiding Unplanned Admissions enhanced service (2014/15).
@@ -85,6 +88,11 @@ class MetricContext:
     schedule: DailySchedule
     gp_book: GPSameDayBook
     growth_by_year: np.ndarray
+
+
+def excess_bed_days_metric(trim_days: int, age_band: str) -> str:
+    """Name of the metric: bed days beyond ``trim_days`` of spells in ``age_band``."""
+    return f"excess_bed_days_over_{trim_days}d_{age_band}"
 
 
 def _count_by_year(
@@ -301,10 +309,15 @@ def _bed_metrics(rec: Recorder, ctx: MetricContext) -> dict[str, np.ndarray]:
     finance = {
         "short_stay_discharges": _count_by_year(discharge_time, tl, los_days < SHORT_STAY_DAYS)
     }
-    for trim in TRIM_POINTS_DAYS:
-        finance[f"excess_bed_days_over_{trim}d"] = _sum_by_year(
-            discharge_time, np.clip(los_days - trim, 0, None), tl
-        )
+    band = np.zeros(episodes, dtype=np.int64)
+    band[admission_episode] = np.asarray(rec.admission_age_band, dtype=np.int64)
+    discharged_band = band[discharged]
+    for b, band_name in enumerate(AGE_BANDS):
+        in_band = discharged_band == b
+        for trim in TRIM_POINTS_DAYS:
+            finance[excess_bed_days_metric(trim, band_name)] = _sum_by_year(
+                discharge_time[in_band], np.clip(los_days[in_band] - trim, 0, None), tl
+            )
     wards = ctx.config.services.wards
     core_days, escalation_days = _occupied_bed_days(start[granted], end[granted], wards.beds, tl)
     # Decision to admit to a bed ("trolley wait"), for patients admitted through A&E;

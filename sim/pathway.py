@@ -482,7 +482,9 @@ class UrgentCareSystem:
         and wait for a bed: the admission and the attendance count from this moment."""
         env, rec = self.env, self.rec
         decided = env.now
-        row = rec.decide_to_admit(decided, b.acs_group[j], source == READMISSION, source, episode)
+        row = rec.decide_to_admit(
+            decided, b.acs_group[j], b.age_band[j], source == READMISSION, source, episode
+        )
         ae_row = -1
         if source != DIRECT:
             ae_row = rec.ae_attendance(arrived, float("nan"), True, source, decided)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.finance import ProviderBook
 from sim.targets import Growth, Target, TargetSet, required_level
+from sim.tariffs import ProviderBook
 
 RECONCILE_TOLERANCE = 0.5  # pounds
 

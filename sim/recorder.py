@@ -125,6 +125,7 @@ class Recorder:
     admission_time: array = field(default_factory=_floats)
     bed_start: array = field(default_factory=_floats)
     admission_group: array = field(default_factory=_flags)  # diagnosis group (sim.indicators)
+    admission_age_band: array = field(default_factory=_flags)  # index in config.AGE_BANDS
     admission_readmission: array = field(default_factory=_flags)
     admission_source: array = field(default_factory=_ints)
     admission_episode: array = field(default_factory=_ints)
@@ -207,12 +208,19 @@ class Recorder:
         return len(self.ae_arrival) - 1
 
     def decide_to_admit(
-        self, now: float, group: int, readmission: bool, source: int, episode: int
+        self,
+        now: float,
+        group: int,
+        age_band: int,
+        readmission: bool,
+        source: int,
+        episode: int,
     ) -> int:
         """Count an admission at the decision to admit; returns its row."""
         self.admission_time.append(now)
         self.bed_start.append(float("nan"))
         self.admission_group.append(group)
+        self.admission_age_band.append(age_band)
         self.admission_readmission.append(readmission)
         self.admission_source.append(source)
         self.admission_episode.append(episode)

@@ -23,7 +23,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from sim import charts
 from sim.calibration import fit_label
-from sim.decomposition import DECOMPOSITION_FILE
+from sim.decomposition import DECOMPOSITION_FILE, INCOME_METRIC
+from sim.finance_report import FinanceSection, build_finance_section
 from sim.loading import project_root, read_toml
 from sim.metrics import HIGH_RISK_PERCENT
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
@@ -136,6 +137,7 @@ class ReportContent:
     contradictions: list[dict[str, Any]]  # targets that ask for different things
     discrepancies: list[dict[str, Any]]  # the value-at-risk table against its inputs
     capacity: list[dict[str, Any]]
+    finance_section: FinanceSection
     assumptions: list[dict[str, Any]]
     calibration: list[dict[str, str]] | None
     calibration_note: str
@@ -426,6 +428,7 @@ def build_content(root: Path) -> ReportContent:
         contradictions=contradiction_rows,
         discrepancies=issue_rows,
         capacity=capacity_rows,
+        finance_section=build_finance_section(root, last_year, others, provider_names),
         assumptions=_assumptions(_scenario_configs(folder, names)),
         calibration=calibration,
         calibration_note=calibration_note,
@@ -481,7 +484,12 @@ def _effect_text(mean: float, low: float, high: float) -> str:
     return f"{signed_amount(mean)} ({signed_range(low, high)})"
 
 
-CONTRIBUTION_METRICS = ("emergency_admissions", "ae_attendances_all_types", "ae_attendances")
+CONTRIBUTION_METRICS = (
+    "emergency_admissions",
+    "ae_attendances_all_types",
+    "ae_attendances",
+    INCOME_METRIC,
+)
 
 
 def _contribution_rows(root: Path, year: int) -> list[dict[str, Any]]:
@@ -495,6 +503,12 @@ def _contribution_rows(root: Path, year: int) -> list[dict[str, Any]]:
     for (scenario, lever), group in final.groupby(["scenario", "lever"], sort=False):
         cells = {}
         for r in group.to_dict("records"):
+            if r["metric"] == INCOME_METRIC:  # £: shown as the lever's income at risk
+                cells[r["metric"]] = (
+                    money(-r["contribution"]),
+                    f"{money(-r['ci_high'])} to {money(-r['ci_low'])}",
+                )
+                continue
             cells[r["metric"]] = (
                 f"{r['contribution']:+,.0f}",
                 f"{r['ci_low']:+,.0f} to {r['ci_high']:+,.0f}",
@@ -664,7 +678,8 @@ def _finance_rows(
         values = group.set_index("scenario").reindex(scenarios)[
             ["income_at_risk", "ci_low", "ci_high"]
         ]
-        if (values.fillna(0).abs() < 0.5).all(axis=None):
+        not_simulated = "status" in group and (group["status"] == "not simulated").all()
+        if not not_simulated and (values.fillna(0).abs() < 0.5).all(axis=None):
             continue
         rows.append(
             {
@@ -818,6 +833,14 @@ def make_figures(root: Path, content: ReportContent) -> dict[str, Path]:
         figures["income"] = charts.income_at_risk(
             pd.read_csv(root / "finance.csv"), names, folder, footnote
         )
+        if (root / "finance_sensitivity.csv").exists():
+            sensitivity = pd.read_csv(root / "finance_sensitivity.csv")
+            if not sensitivity.empty:
+                figures["finance_sensitivity"] = charts.finance_tornado(
+                    sensitivity,
+                    folder,
+                    footnote.replace("Bands: 95% intervals across replications.", ""),
+                )
     return figures
 
 

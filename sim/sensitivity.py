@@ -21,9 +21,10 @@ import pandas as pd
 from sim.batch import PROVIDERS_FILE, TARIFFS_FILE, BatchOptions, Progress, run_batch
 from sim.config import ModelConfig
 from sim.errors import InputError
-from sim.finance import load_finance_inputs, simulated_income
+from sim.finance import simulated_income
 from sim.loading import COMMAND_LINE, parse_override, with_overrides
 from sim.store import write_csv
+from sim.tariffs import load_finance_inputs
 
 OUTPUTS = ("emergency_admissions", "income_at_risk")
 
@@ -100,7 +101,9 @@ def _final_year_outputs(
         ["scenario", "replication"]
     )["value"]
     inputs = load_finance_inputs(providers, tariffs)
-    income = simulated_income(final, inputs)
+    # The whole run is priced (the marginal-rate threshold comes from its first year).
+    income = simulated_income(kpis, inputs)
+    income = income[income["year"] == last]
     first = inputs.book.provider[0].id
     total = income[(income["provider"] == first) & (income["line"] == "total_simulated")]
     total = total.set_index(["scenario", "replication"])["income"]

@@ -38,7 +38,7 @@ def reported(do_nothing: ModelConfig, best_case: ModelConfig, tmp_path_factory) 
 def test_html_is_self_contained_with_no_broken_images(reported: Path) -> None:
     html = (reported / "report.html").read_text()
     sources = re.findall(r'<img src="([^"]+)"', html)
-    assert len(sources) == 3
+    assert len(sources) == 4  # activity, capacity, income at risk, pricing sensitivity
     assert all(s.startswith("data:image/png;base64,") and len(s) > 5_000 for s in sources)
     for heading in (
         "Executive summary",
@@ -69,7 +69,7 @@ def test_docx_opens_and_contains_the_target_table(reported: Path) -> None:
     assert len(listed.rows) == targets.loc[unmodelled, "target_id"].nunique() + 1  # once each
     first = [c.text for c in document.tables[0].rows[0].cells]  # the summary opens with the gap
     assert first[:3] == ["Target", "Year", "Scenario"] and first[3].startswith("Required vs")
-    assert len(document.inline_shapes) == 3
+    assert len(document.inline_shapes) == 4  # with the pricing sensitivity chart
 
 
 def test_summary_numbers_match_the_tables(reported: Path) -> None:
@@ -162,13 +162,19 @@ def test_income_at_risk_table_has_a_column_per_scenario_and_no_empty_lines(
     final = finance[
         (finance["year"] == finance["year"].max()) & (finance["scenario"] != "do-nothing")
     ]
-    moved = final.groupby(["provider", "line"])["income_at_risk"].apply(lambda v: v.abs().max())
+    simulated = final[final["status"] == "simulated"]
+    moved = simulated.groupby(["provider", "line"])["income_at_risk"].apply(lambda v: v.abs().max())
+    not_simulated = final[final["status"] == "not simulated"][["provider", "line"]]
     document = Document(str(reported / "board_paper.docx"))
     header = ["Provider", "Line", "best-case"]
     tables = [t for t in document.tables if [c.text for c in t.rows[0].cells] == header]
     assert len(tables) == 1
-    assert len(tables[0].rows) == 1 + int((moved >= 0.5).sum())
+    # every line that moves, and every line the model cannot price, named as such
+    assert len(tables[0].rows) == 1 + int((moved >= 0.5).sum()) + len(not_simulated)
     totals = final[final["line"] == "total_simulated"]["income_at_risk"]
     shown = [row.cells[2].text.split("\n")[0] for row in tables[0].rows[1:]]
     assert {money(v) for v in totals} <= set(shown)
-    assert [row.cells[1].text for row in tables[0].rows[1:]][-1] == "total of simulated lines"
+    assert shown.count("not simulated") == len(not_simulated) > 0
+    lines = [(row.cells[0].text, row.cells[1].text) for row in tables[0].rows[1:]]
+    first_provider = lines[0][0]
+    assert [ln for p, ln in lines if p == first_provider][-1] == "total of simulated lines"

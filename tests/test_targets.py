@@ -195,8 +195,8 @@ def test_contradicting_targets_are_stated_with_their_arithmetic(run: pd.DataFram
 
 def test_the_value_at_risk_grand_total_is_one_cell_short() -> None:
     """The plan's grand total is the sum of its columns less the ambulance trust's NEL cell."""
-    from sim.finance import load_finance_inputs
     from sim.plan import plan_discrepancies
+    from sim.tariffs import load_finance_inputs
 
     dudley = area_dir("dudley")
     inputs = load_finance_inputs(dudley / "providers.toml", dudley / "tariffs.toml")

@@ -1,0 +1,415 @@
+"""The commissioner's side: what each scenario's levers cost, and the net position.
+
+Investment is a quantity the scenario adds over the reference scenario (clinician
+hours, virtual-ward place days, extra appointments, case-managed people...)
+times a unit cost, year by year as each lever ramps in. The quantities come
+from the resolved scenario configurations (the same daily schedule the
+simulation used) and the run's own population, so a lever that is switched
+on but has no evidenced effect still shows its cost.
+
+Spend avoided is the income the commissioner no longer pays providers for
+activity-priced lines (after the marginal-rate and readmission rules); a
+block contract saves nothing. Net position = spend avoided - investment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.config import ModelConfig, NonNegativeFloat, StrictModel
+from sim.errors import InputError
+from sim.interventions import daily_schedule, ramp_fraction
+from sim.loading import ParameterNote, read_toml, split_annotations, validated_file
+from sim.replication import timeline_for
+from sim.summary import t_interval
+from sim.tariffs import Price, uplift_factor
+from sim.timeline import DAYS_PER_YEAR
+
+COSTS_FILE = "intervention_costs.toml"
+
+
+class RapidResponseCosts(StrictModel):
+    staff_hour: NonNegativeFloat
+    virtual_ward_place_day: NonNegativeFloat
+
+
+class ExtendedAccessCosts(StrictModel):
+    appointment: NonNegativeFloat
+
+
+class CaseManagementCosts(StrictModel):
+    person_year: NonNegativeFloat
+
+
+class StreamingCosts(StrictModel):
+    hours_per_day: NonNegativeFloat
+    staff_hour: NonNegativeFloat
+
+
+class PathfinderCosts(StrictModel):
+    referral: NonNegativeFloat
+
+
+class CareHomeCosts(StrictModel):
+    annual_cost: NonNegativeFloat
+
+
+class DischargeCosts(StrictModel):
+    onward_care_place_day: NonNegativeFloat
+    discharge_team_per_year: NonNegativeFloat
+
+
+class SelfManagementCosts(StrictModel):
+    person_year: NonNegativeFloat
+
+
+class InterventionCosts(StrictModel):
+    rapid_response: RapidResponseCosts
+    extended_gp_access: ExtendedAccessCosts
+    case_management: CaseManagementCosts
+    front_door_streaming: StreamingCosts
+    ambulance_pathfinder: PathfinderCosts
+    care_home_gp_cover: CareHomeCosts
+    enhanced_discharge: DischargeCosts
+    self_management: SelfManagementCosts
+
+
+@dataclass(frozen=True)
+class CostInputs:
+    costs: InterventionCosts
+    notes: dict[str, ParameterNote]
+    prices: dict[str, Price]  # every unit cost in the price base
+    file: str
+
+
+# Unit costs that are money (everything but hours_per_day), by dotted path.
+MONEY_PATHS: tuple[str, ...] = (
+    "rapid_response.staff_hour",
+    "rapid_response.virtual_ward_place_day",
+    "extended_gp_access.appointment",
+    "case_management.person_year",
+    "front_door_streaming.staff_hour",
+    "ambulance_pathfinder.referral",
+    "care_home_gp_cover.annual_cost",
+    "enhanced_discharge.onward_care_place_day",
+    "enhanced_discharge.discharge_team_per_year",
+    "self_management.person_year",
+)
+
+
+def costs_file(area_dir: Path) -> Path:
+    """The area's own cost file if it has one, else the national defaults beside it."""
+    own = area_dir / COSTS_FILE
+    return own if own.exists() else area_dir.parent / COSTS_FILE
+
+
+def load_cost_inputs(path: Path, base_year: str, uplift: Mapping[str, float]) -> CostInputs:
+    tree, notes, _ = split_annotations(read_toml(path), str(path))
+    costs = validated_file(InterventionCosts, tree, path)
+    dumped = costs.model_dump()
+    prices = {}
+    for dotted in MONEY_PATHS:
+        note = notes.get(dotted)
+        year = note.price_year if note else ""
+        if not year:
+            raise InputError.single(
+                str(path), f"{dotted}.price_year", "", "every cost states its price year"
+            )
+        section, name = dotted.split(".")
+        try:
+            factor = uplift_factor(year, base_year, uplift)
+        except (KeyError, ValueError) as exc:
+            raise InputError.single(
+                str(path), f"{dotted}.price_year", year, f"cannot convert to {base_year}: {exc}"
+            ) from None
+        prices[dotted] = Price(dotted, float(dumped[section][name]), year, factor, base_year)
+    return CostInputs(costs, notes, prices, str(path))
+
+
+INVESTMENT_COLUMNS = [
+    "scenario",
+    "year",
+    "financial_year",
+    "lever",
+    "item",
+    "quantity",
+    "unit",
+    "unit_cost",
+    "cost_path",
+    "investment",
+]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One costed quantity: a function of (config, years) giving a per-year amount."""
+
+    lever: str
+    item: str
+    unit: str
+    cost_path: str
+    quantity: Callable[[ModelConfig, Mapping[str, np.ndarray]], np.ndarray]
+
+
+def _yearly(config: ModelConfig, daily: np.ndarray) -> np.ndarray:
+    """Sum a per-simulation-day series over each report year."""
+    tl = timeline_for(config)
+    report = np.asarray(daily, dtype=float)[tl.warmup_days :]
+    return report[: tl.years * DAYS_PER_YEAR].reshape(tl.years, DAYS_PER_YEAR).sum(axis=1)
+
+
+def _year_mean_ramp(config: ModelConfig, lever: Any) -> np.ndarray:
+    tl = timeline_for(config)
+    days = np.arange(tl.total_days)
+    return _yearly(config, ramp_fraction(lever, tl.year_fraction_of_day(days))) / DAYS_PER_YEAR
+
+
+def _rrt_hours(config: ModelConfig, _: Mapping[str, np.ndarray]) -> np.ndarray:
+    schedule = daily_schedule(config, timeline_for(config))
+    open_hour = config.services.rapid_response.open_hour
+    hours = np.asarray(schedule.rrt_staff) * (np.asarray(schedule.rrt_close_hour) - open_hour)
+    return _yearly(config, hours)
+
+
+def _virtual_ward(config: ModelConfig, _: Mapping[str, np.ndarray]) -> np.ndarray:
+    places = config.services.rapid_response.virtual_ward_places
+    return np.full(config.run.years, float(places * DAYS_PER_YEAR))
+
+
+def _extra_appointments(config: ModelConfig, kpi: Mapping[str, np.ndarray]) -> np.ndarray:
+    lever = config.interventions.extended_gp_access
+    per_day = lever.extra_slots_per_1000_per_day * kpi["population"] / 1000
+    return per_day * DAYS_PER_YEAR * _year_mean_ramp(config, lever)
+
+
+def _case_managed(config: ModelConfig, kpi: Mapping[str, np.ndarray]) -> np.ndarray:
+    lever = config.interventions.case_management
+    return lever.top_percent / 100 * kpi["ltc_population"] * _year_mean_ramp(config, lever)
+
+
+def _streaming_hours(config: ModelConfig, _: Mapping[str, np.ndarray]) -> np.ndarray:
+    lever = config.interventions.front_door_streaming
+    active = lever.streamed_share_low > 0 or lever.streamed_share_medium > 0
+    return _year_mean_ramp(config, lever) * DAYS_PER_YEAR * (1.0 if active else 0.0)
+
+
+def _pathfinder(config: ModelConfig, kpi: Mapping[str, np.ndarray]) -> np.ndarray:
+    return np.asarray(kpi["ambulance_pathfinder_referrals"], dtype=float)
+
+
+def _care_home(config: ModelConfig, _: Mapping[str, np.ndarray]) -> np.ndarray:
+    return _year_mean_ramp(config, config.interventions.care_home_gp_cover)
+
+
+def _onward_places(config: ModelConfig, _: Mapping[str, np.ndarray]) -> np.ndarray:
+    schedule = daily_schedule(config, timeline_for(config))
+    return _yearly(config, np.asarray(schedule.onward_care_places, dtype=float))
+
+
+def _discharge_team(config: ModelConfig, _: Mapping[str, np.ndarray]) -> np.ndarray:
+    lever = config.interventions.enhanced_discharge
+    shorter = 1.0 if lever.los_multiplier < 1.0 else 0.0
+    return _year_mean_ramp(config, lever) * shorter
+
+
+def _self_managing(config: ModelConfig, kpi: Mapping[str, np.ndarray]) -> np.ndarray:
+    lever = config.interventions.self_management
+    return kpi["ltc_population"] * _year_mean_ramp(config, lever)
+
+
+ITEMS: tuple[Item, ...] = (
+    Item(
+        "rapid_response",
+        "clinician-hours on duty",
+        "hours",
+        "rapid_response.staff_hour",
+        _rrt_hours,
+    ),
+    Item(
+        "rapid_response",
+        "virtual-ward place days",
+        "place days",
+        "rapid_response.virtual_ward_place_day",
+        _virtual_ward,
+    ),
+    Item(
+        "extended_gp_access",
+        "extra same-day appointments",
+        "appointments",
+        "extended_gp_access.appointment",
+        _extra_appointments,
+    ),
+    Item(
+        "case_management",
+        "case-managed people",
+        "person years",
+        "case_management.person_year",
+        _case_managed,
+    ),
+    Item(
+        "front_door_streaming",
+        "streaming days staffed",
+        "days",
+        "front_door_streaming.staff_hour",
+        _streaming_hours,
+    ),
+    Item(
+        "ambulance_pathfinder",
+        "pathfinder referrals",
+        "referrals",
+        "ambulance_pathfinder.referral",
+        _pathfinder,
+    ),
+    Item(
+        "care_home_gp_cover",
+        "care-home GP cover in force",
+        "years at full effect",
+        "care_home_gp_cover.annual_cost",
+        _care_home,
+    ),
+    Item(
+        "enhanced_discharge",
+        "onward-care place days",
+        "place days",
+        "enhanced_discharge.onward_care_place_day",
+        _onward_places,
+    ),
+    Item(
+        "enhanced_discharge",
+        "discharge team in force",
+        "years at full effect",
+        "enhanced_discharge.discharge_team_per_year",
+        _discharge_team,
+    ),
+    Item(
+        "self_management",
+        "people with an LTC supported",
+        "person years",
+        "self_management.person_year",
+        _self_managing,
+    ),
+)
+
+
+def _unit_cost(item: Item, inputs: CostInputs) -> float:
+    cost = inputs.prices[item.cost_path].value
+    if item.cost_path == "front_door_streaming.staff_hour":
+        cost *= inputs.costs.front_door_streaming.hours_per_day  # a staffed day
+    return cost
+
+
+def investment(
+    configs: Mapping[str, ModelConfig],
+    kpis: pd.DataFrame,
+    inputs: CostInputs,
+    reference: str,
+) -> pd.DataFrame:
+    """Per scenario, year and item: quantity added over the reference, unit cost, £."""
+    means = kpis.groupby(["scenario", "year", "metric"])["value"].mean()
+    fy = kpis.drop_duplicates("year").set_index("year")["financial_year"].sort_index()
+    reference_config = configs[reference]
+
+    def kpi_of(scenario: str) -> dict[str, np.ndarray]:
+        def series(metric: str) -> np.ndarray:
+            try:
+                return (
+                    means.xs((scenario, metric), level=["scenario", "metric"])
+                    .sort_index()
+                    .to_numpy()
+                )
+            except KeyError:
+                return np.zeros(len(fy))
+
+        return {
+            m: series(m) for m in ("population", "ltc_population", "ambulance_pathfinder_referrals")
+        }
+
+    rows = []
+    for scenario, config in configs.items():
+        mine, theirs = kpi_of(scenario), kpi_of(reference)
+        for item in ITEMS:
+            added = item.quantity(config, mine) - item.quantity(reference_config, theirs)
+            unit_cost = _unit_cost(item, inputs)
+            for year, quantity in enumerate(added[: len(fy)]):
+                rows.append(
+                    (
+                        scenario,
+                        year,
+                        fy.iloc[year],
+                        item.lever,
+                        item.item,
+                        float(quantity),
+                        item.unit,
+                        unit_cost,
+                        item.cost_path,
+                        float(quantity) * unit_cost,
+                    )
+                )
+    return pd.DataFrame(rows, columns=INVESTMENT_COLUMNS)
+
+
+NET_COLUMNS = [
+    "scenario",
+    "year",
+    "financial_year",
+    "measure",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+]
+INVESTMENT = "investment"
+SPEND_AVOIDED = "commissioner spend avoided"
+PROVIDER_INCOME_AT_RISK = "provider income at risk (simulated lines)"
+NET_POSITION = "net position (spend avoided - investment)"
+
+
+def net_position(
+    income: pd.DataFrame, invest: pd.DataFrame, reference: str, block_lines: set[tuple[str, str]]
+) -> pd.DataFrame:
+    """Investment, spend avoided, provider income at risk and the net, with paired intervals.
+
+    ``income`` is the line-level income table (per replication); block lines pay
+    the same whatever happens, so they add nothing to spend avoided.
+    """
+    lines = income[income["line"] != "total_simulated"]
+    keep = [
+        (p, ln) not in block_lines for p, ln in zip(lines["provider"], lines["line"], strict=True)
+    ]
+    paid = (
+        lines[keep].groupby(["scenario", "replication", "year", "financial_year"])["income"].sum()
+    )
+    every = lines.groupby(["scenario", "replication", "year", "financial_year"])["income"].sum()
+    spend = invest.groupby(["scenario", "year"])["investment"].sum()
+    base_paid = paid.xs(reference, level="scenario")
+    base_every = every.xs(reference, level="scenario")
+    rows = []
+    for (scenario, year, fy), part in paid.groupby(level=["scenario", "year", "financial_year"]):
+        reps = part.index.get_level_values("replication")
+        avoided = (
+            base_paid.xs((year, fy), level=["year", "financial_year"]).reindex(reps).to_numpy()
+            - part.to_numpy()
+        )
+        all_mine = every.xs(
+            (scenario, year, fy), level=["scenario", "year", "financial_year"]
+        ).reindex(reps)
+        at_risk = (
+            base_every.xs((year, fy), level=["year", "financial_year"]).reindex(reps).to_numpy()
+            - all_mine.to_numpy()
+        )
+        cost = float(spend.get((scenario, year), 0.0))
+        for measure, values in (
+            (INVESTMENT, np.full(len(reps), cost)),
+            (SPEND_AVOIDED, avoided),
+            (PROVIDER_INCOME_AT_RISK, at_risk),
+            (NET_POSITION, avoided - cost),
+        ):
+            mean, _, low, high = t_interval(np.asarray(values, dtype=float))
+            rows.append((scenario, year, fy, measure, mean, low, high, len(reps)))
+    return pd.DataFrame(rows, columns=NET_COLUMNS)
