@@ -17,16 +17,28 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sim.api import load_scenario, modify, rename, results, resume, run_many, run_one
+    from sim.api import (
+        intervention_costs,
+        load_scenario,
+        modify,
+        rename,
+        reprice,
+        results,
+        resume,
+        run_many,
+        run_one,
+    )
     from sim.config import ModelConfig
     from sim.errors import InputError
 
 _HOME = {
     "InputError": "sim.errors",
     "ModelConfig": "sim.config",
+    "intervention_costs": "sim.api",
     "load_scenario": "sim.api",
     "modify": "sim.api",
     "rename": "sim.api",
+    "reprice": "sim.api",
     "results": "sim.api",
     "resume": "sim.api",
     "run_many": "sim.api",
@@ -36,9 +48,11 @@ _HOME = {
 __all__ = [
     "InputError",
     "ModelConfig",
+    "intervention_costs",
     "load_scenario",
     "modify",
     "rename",
+    "reprice",
     "results",
     "resume",
     "run_many",

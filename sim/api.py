@@ -23,11 +23,21 @@ from typing import Any
 
 import pandas as pd
 
-from sim.batch import BatchOptions, BatchOutcome, resume_batch, run_batch
+from sim.batch import (
+    BatchOptions,
+    BatchOutcome,
+    resume_batch,
+    run_batch,
+    saved_target_contradictions,
+)
 from sim.config import ModelConfig
+from sim.costs import investment, load_cost_inputs
 from sim.executors import Backend
 from sim.loading import resolve, with_overrides
+from sim.pricing import FinanceTables, compute_finance, load_pricing_inputs
 from sim.replication import ReplicationResult, run_replication
+from sim.store import ResultsFolder
+from sim.tariffs import load_finance_inputs
 
 
 def load_scenario(
@@ -81,6 +91,12 @@ def results(out: str | Path) -> dict[str, pd.DataFrame]:
         "differences",
         "targets",
         "finance",
+        "finance_decomposition",
+        "reconciliation",
+        "investment",
+        "net_position",
+        "finance_sensitivity",
+        "priced_activity",
         "plan_comparison",
         "plan_discrepancies",
     )
@@ -89,3 +105,38 @@ def results(out: str | Path) -> dict[str, pd.DataFrame]:
         if path.exists():
             tables[name] = pd.read_csv(path)
     return tables
+
+
+def reprice(out: str | Path, tariff_changes: Mapping[str, Any] | None = None) -> FinanceTables:
+    """Reprice a finished run in memory (nothing is written): income at risk, its
+    decomposition, reconciliation, investment and net position, with ``tariff_changes``
+    (dotted tariffs.toml paths) applied to the run's own finance inputs."""
+    folder = ResultsFolder(Path(out))
+    manifest = folder.read_manifest()
+    inputs, costs = load_pricing_inputs(folder.root, overrides=dict(tariff_changes or {}))
+    configs = {name: folder.read_config(name) for name in manifest["scenarios"]}
+    return compute_finance(
+        pd.read_parquet(folder.root / "kpis.parquet"),
+        inputs,
+        costs,
+        configs,
+        manifest["reference_scenario"],
+        saved_target_contradictions(folder),
+    )
+
+
+def intervention_costs(
+    configs: Mapping[str, ModelConfig],
+    kpis: pd.DataFrame,
+    reference: str,
+    costs_path: str | Path,
+    tariffs_path: str | Path,
+) -> pd.DataFrame:
+    """What each scenario's levers cost over ``reference``, per year and item (£ in the
+    tariffs' price base): the quantity the goal-seeking search trades against savings."""
+    tariffs = load_finance_inputs(
+        Path(tariffs_path).with_name("providers.toml"), Path(tariffs_path)
+    ).tariffs
+    base = tariffs.price_base
+    inputs = load_cost_inputs(Path(costs_path), base.financial_year, base.cost_uplift)
+    return investment(configs, kpis, inputs, reference)

@@ -453,8 +453,9 @@ def _finance_section(document: Any, c: ReportContent) -> None:
     if fs.sensitivity:
         document.add_paragraph(
             f"Pricing sensitivity, {c.final_year}: income at risk of all simulated lines when one "
-            "pricing assumption changes (change in brackets). The length-of-stay lever's share "
-            "is in the lever contributions after 'ucsim decompose'."
+            "pricing assumption changes (change in brackets). The length-of-stay lever is a "
+            "scenario assumption: 'ucsim decompose' re-runs each scenario without it and adds "
+            "its row."
         )
         if "finance_sensitivity" in c.figures:
             document.add_picture(str(c.figures["finance_sensitivity"]), width=Cm(16.5))

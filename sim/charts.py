@@ -295,9 +295,9 @@ def finance_tornado(sensitivity: pd.DataFrame, folder: Path, footnote: str) -> P
         ax.invert_yaxis()
         base = float(mine["base_income_at_risk"].iloc[0]) / 1e6
         ax.set_title(f"{scenario}\nincome at risk £{base:,.2f}m", fontsize=8)
-        ax.set_xlabel("change in income at risk (£ million)", fontsize=7.5)
+        ax.set_xlabel("change in income at risk (£m)", fontsize=7)
         ax.tick_params(axis="x", labelsize=7)
     year = sensitivity["financial_year"].iloc[0]
-    fig.suptitle(f"Income at risk under other pricing assumptions, {year}", fontsize=9)
+    fig.suptitle(f"Income at risk under other assumptions, {year}", fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return save(fig, folder, "finance_sensitivity", footnote)

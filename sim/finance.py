@@ -486,7 +486,8 @@ VOLUME = {
 
 
 def reconcile(pricing: Pricing, inputs: FinanceInputs) -> pd.DataFrame:
-    """Each contract line against the simulated baseline-year income of the reference.
+    """Every contract line against the simulated baseline-year income of the reference
+    (lines the model does not simulate are listed as such).
 
     Income is compared before any scaling (the gap the tool reports), and the
     factor the "scale" method applies is shown beside it.
@@ -500,6 +501,24 @@ def reconcile(pricing: Pricing, inputs: FinanceInputs) -> pd.DataFrame:
     for provider in inputs.book.provider:
         for line in provider.line:
             if line.simulated == "none":
+                rows.append(
+                    (
+                        provider.id,
+                        line.id,
+                        line.label,
+                        pricing.threshold.first_year,
+                        line.income,
+                        np.nan,
+                        np.nan,
+                        np.nan,
+                        line.contract_volume,
+                        np.nan,
+                        "",
+                        method,
+                        np.nan,
+                        f"{NOT_SIMULATED}: the model has no activity for this line",
+                    )
+                )
                 continue
             mine = first[(first["provider"] == provider.id) & (first["line"] == line.id)]
             factor = pricing.scale.get((provider.id, line.id), 1.0)

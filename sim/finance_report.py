@@ -16,9 +16,12 @@ from typing import Any
 import pandas as pd
 
 from sim.costs import INVESTMENT, NET_POSITION, PROVIDER_INCOME_AT_RISK, SPEND_AVOIDED
+from sim.decomposition import DECOMPOSITION_FILE, INCOME_METRIC
 from sim.finance import effect_order
 from sim.loading import read_toml
 from sim.pricing import TARIFFS_FILE, pricings
+
+LOS_LEVER = "enhanced_discharge"  # carries the length-of-stay multiplier
 
 
 def money(value: float) -> str:
@@ -78,6 +81,37 @@ def _basis(root: Path, reconciliation: pd.DataFrame) -> list[str]:
     return lines
 
 
+def sensitivity_with_levers(root: Path) -> pd.DataFrame:
+    """The repricing sensitivity, plus the length-of-stay lever's row where ``ucsim
+    decompose`` has priced the run without it (a scenario assumption, not a price)."""
+    sensitivity = _read(root / "finance_sensitivity.csv")
+    decomposition = _read(root / DECOMPOSITION_FILE)
+    if sensitivity.empty or decomposition.empty:
+        return sensitivity
+    last = decomposition["year"].max()
+    lever = decomposition[
+        (decomposition["metric"] == INCOME_METRIC)
+        & (decomposition["lever"] == LOS_LEVER)
+        & (decomposition["year"] == last)
+    ]
+    base = sensitivity.drop_duplicates("scenario").set_index("scenario")["base_income_at_risk"]
+    rows = [
+        {
+            "scenario": r.scenario,
+            "financial_year": r.financial_year,
+            "parameter": "length-of-stay lever (enhanced discharge)",
+            "setting": "lever off (ucsim decompose)",
+            # income at risk without the lever = reference - (scenario - contribution)
+            "income_at_risk": float(base[r.scenario]) + r.contribution,
+            "base_income_at_risk": float(base[r.scenario]),
+            "change": r.contribution,
+        }
+        for r in lever.itertuples()
+        if r.scenario in base.index
+    ]
+    return pd.concat([sensitivity, pd.DataFrame(rows)], ignore_index=True) if rows else sensitivity
+
+
 def build_finance_section(
     root: Path, year: int, scenarios: list[str], names: dict[str, str]
 ) -> FinanceSection:
@@ -130,6 +164,19 @@ def build_finance_section(
             )
     for r in reconciliation.itertuples():
         volume = "not stated" if pd.isna(r.contract_volume) else f"{r.contract_volume:,.0f}"
+        if pd.isna(r.simulated_income):
+            section.reconciliation.append(
+                {
+                    "provider": names.get(r.provider, r.provider),
+                    "line": r.label,
+                    "contract": money(r.contract_income),
+                    "simulated": "not simulated",
+                    "difference": "",
+                    "volumes": "",
+                    "note": r.note,
+                }
+            )
+            continue
         section.reconciliation.append(
             {
                 "provider": names.get(r.provider, r.provider),
@@ -143,7 +190,7 @@ def build_finance_section(
                 "note": r.note,
             }
         )
-    sensitivity = _read(root / "finance_sensitivity.csv")
+    sensitivity = sensitivity_with_levers(root)
     for (parameter, setting), group in sensitivity.groupby(["parameter", "setting"], sort=False):
         values = group.set_index("scenario").reindex(scenarios)
         section.sensitivity.append(

@@ -280,6 +280,10 @@ def income_pricer(root: Path, reference: str) -> Callable[[pd.DataFrame], pd.Dat
     if not (root / PROVIDERS_FILE).exists() or not (root / TARIFFS_FILE).exists():
         return None
     inputs, _ = load_pricing_inputs(root)
+    # The run's own threshold, so re-runs are priced exactly as the run was.
+    run = price_activity(pd.read_parquet(root / "kpis.parquet"), inputs, reference)
+    threshold = {"non_elective.marginal_rate.threshold_spells": run.threshold.spells}
+    inputs = with_tariff_changes(inputs, threshold)
 
     def price(kpis: pd.DataFrame) -> pd.DataFrame:
         income = line_income(price_activity(kpis, inputs, reference).components)

@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sim import charts
 from sim.calibration import fit_label
 from sim.decomposition import DECOMPOSITION_FILE, INCOME_METRIC
-from sim.finance_report import FinanceSection, build_finance_section
+from sim.finance_report import FinanceSection, build_finance_section, sensitivity_with_levers
 from sim.loading import project_root, read_toml
 from sim.metrics import HIGH_RISK_PERCENT
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
@@ -834,7 +834,7 @@ def make_figures(root: Path, content: ReportContent) -> dict[str, Path]:
             pd.read_csv(root / "finance.csv"), names, folder, footnote
         )
         if (root / "finance_sensitivity.csv").exists():
-            sensitivity = pd.read_csv(root / "finance_sensitivity.csv")
+            sensitivity = sensitivity_with_levers(root)
             if not sensitivity.empty:
                 figures["finance_sensitivity"] = charts.finance_tornado(
                     sensitivity,

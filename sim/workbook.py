@@ -768,6 +768,14 @@ class _Writer:
             ws.write(row, 0, self.names[rec.provider])
             ws.write(row, 1, rec.label)
             ws.write_number(row, 2, float(rec.contract_income), f.currency)
+            if not np.isfinite(float(rec.simulated_income)):  # a line not simulated
+                for col in (3, 4, 5):
+                    ws.write(row, col, "not simulated", f.muted)
+                _number(ws, row, 6, rec.contract_volume, f.count, missing="not stated")
+                ws.write(row, 9, rec.method)
+                ws.write(row, 11, rec.note)
+                row += 1
+                continue
             simulated = self._lines_sum(
                 [("A", f'"{self.reference}"'), ("B", str(year0)), ("D", f"A{r}"), ("E", f"B{r}")]
             )

@@ -247,7 +247,12 @@ def test_every_provider_of_the_plan_is_listed() -> None:
 def test_reconciliation_reports_the_gap_and_scale_closes_it() -> None:
     inputs = load_finance_inputs(DUDLEY / "providers.toml", DUDLEY / "tariffs.toml")
     kpis = synthetic_kpis()
-    table = reconcile(price_activity(kpis, inputs, "do-nothing"), inputs).set_index("line")
+    full = reconcile(price_activity(kpis, inputs, "do-nothing"), inputs)
+    every_line = [(p.id, ln.id) for p in inputs.book.provider for ln in p.line]
+    assert list(zip(full["provider"], full["line"], strict=True)) == every_line
+    unpriced = full[full["simulated_income"].isna()]
+    assert len(unpriced) == 8 and unpriced["note"].str.startswith("not simulated").all()
+    table = full.set_index("line")
     ae = table.loc["ae"]
     expected = 100000 * (
         0.27 * inputs.price("ae.admitted") + 0.73 * inputs.price("ae.not_admitted")
@@ -508,3 +513,64 @@ def test_repricing_is_a_new_pricing_and_every_output_agrees(priced_run: Path) ->
     assert again.exit_code == 2 and "exists" in again.output
     bad = CliRunner().invoke(app, ["finance", str(priced_run), "--set", "ae.admitted=-5"])
     assert bad.exit_code == 2 and "ae.admitted" in bad.output
+
+
+def test_python_api_reprices_in_memory_and_costs_levers(priced_run: Path) -> None:
+    import sim
+    from sim.store import ResultsFolder
+
+    same = sim.reprice(priced_run)
+    on_disk = pd.read_csv(priced_run / "finance.csv")
+    simulated = same.finance[same.finance["status"] == "simulated"]
+    assert simulated["income_at_risk"].to_numpy() == pytest.approx(
+        on_disk.loc[on_disk["status"] == "simulated", "income_at_risk"].to_numpy()
+    )
+    free = sim.reprice(priced_run, {"ae.admitted": 0, "ae.not_admitted": 0})
+    assert (free.finance.loc[free.finance["line"] == "ae", "scenario_income"] == 0).all()
+    folder = ResultsFolder(priced_run)
+    configs = {name: folder.read_config(name) for name in ("do-nothing", "best-case")}
+    kpis = pd.read_parquet(priced_run / "kpis.parquet")
+    costs = sim.intervention_costs(
+        configs,
+        kpis,
+        "do-nothing",
+        priced_run / "intervention_costs.toml",
+        priced_run / "tariffs.toml",
+    )
+    by_item = costs[(costs["scenario"] == "best-case") & (costs["year"] == 1)].set_index("item")
+    staff_hours = by_item.loc["clinician-hours on duty"]
+    assert staff_hours["investment"] == pytest.approx(
+        staff_hours["quantity"] * staff_hours["unit_cost"]
+    )
+    assert staff_hours["quantity"] > 0  # best case adds rapid response staff and hours
+    assert (costs.loc[costs["scenario"] == "do-nothing", "investment"] == 0).all()
+
+
+def test_decompose_prices_each_lever_and_adds_the_length_of_stay_row(
+    priced_run: Path, tmp_path: Path
+) -> None:
+    from sim.decomposition import INCOME_METRIC, WHOLE, run_decomposition
+    from sim.finance_report import LOS_LEVER, sensitivity_with_levers
+    from sim.pricing import income_pricer
+    from sim.store import ResultsFolder, write_csv
+
+    folder = ResultsFolder(shutil.copytree(priced_run, tmp_path / "run"))
+    configs = [folder.read_config(name) for name in ("do-nothing", "best-case")]
+    kpis = pd.read_parquet(folder.root / "kpis.parquet")
+    kpis = kpis[kpis["replication"] < 2]
+    pricer = income_pricer(folder.root, "do-nothing")
+    table = run_decomposition(configs, kpis, "do-nothing", 2, 2, income=pricer)
+    income = table[(table["metric"] == INCOME_METRIC) & (table["year"] == 1)]
+    assert LOS_LEVER in set(income["lever"])
+    # all levers together = minus the income at risk of the same replications
+    priced = pd.read_csv(folder.root / "priced_activity.csv")
+    priced = priced[(priced["year"] == 1) & (priced["replication"] < 2)]
+    per_rep = priced.groupby(["scenario", "replication"])["amount"].sum()
+    at_risk = (per_rep["do-nothing"] - per_rep["best-case"]).mean()
+    whole = income[(income["lever"] == WHOLE) & (income["scenario"] == "best-case")]
+    assert whole["contribution"].iloc[0] == pytest.approx(-at_risk)
+    write_csv(folder.root / "decomposition.csv", table)
+    rows = sensitivity_with_levers(folder.root)
+    lever_row = rows[rows["parameter"].str.startswith("length-of-stay lever")]
+    los = income[(income["lever"] == LOS_LEVER) & (income["scenario"] == "best-case")]
+    assert lever_row["change"].iloc[0] == pytest.approx(los["contribution"].iloc[0])
