@@ -156,7 +156,7 @@ def build_docx(c: ReportContent) -> Any:
         "meeting the target. Green: p_met >= 0.8; amber: 0.5 to 0.8; red: below 0.5. "
         "'Baseline mismatch': the model's value for the indicator in the target's stated "
         "baseline year is more than 10% from the stated value, so a level target is not "
-        "coloured. 'Met without the plan': doing nothing meets it too. Rates per 100,000 are "
+        f"coloured. 'Met without the plan': {c.reference} meets it too. Rates per 100,000 are "
         "crude rates on the registered list; the published indicators are age/sex "
         f"standardised. Baselines before {c.first_year} are the model's {c.first_year} value "
         "back-cast at its own growth."
@@ -214,45 +214,48 @@ def build_docx(c: ReportContent) -> Any:
         document.add_picture(str(c.figures["activity"]), width=Cm(16.5))
 
     document.add_heading(f"4. Difference from {c.reference} in {c.final_year}", level=1)
-    _table(
-        document,
-        ["Scenario", "Metric", "Difference", "Paired 95% interval", "Unpaired 95% interval"],
-        [
-            [d["scenario"], d["metric"], d["difference"], d["paired"], d["unpaired"]]
-            for d in c.differences
-        ],
-        numeric=(2, 3, 4),
-    )
-    _lead(
-        document,
-        f"Each lever's contribution, {c.final_year}: the scenario minus the same scenario with "
-        "one lever off, paired by replication; 'interactions' is what the levers do together "
-        "beyond the sum of their parts.",
-    )
-    if c.contributions:
-        if "contributions" in c.figures:
-            document.add_picture(str(c.figures["contributions"]), width=Cm(16.5))
+    if not c.scenarios:
+        document.add_paragraph(_only_one(c))
+    else:
         _table(
             document,
+            ["Scenario", "Metric", "Difference", "Paired 95% interval", "Unpaired 95% interval"],
             [
-                "Scenario",
-                "Lever",
-                "Emergency admissions",
-                "A&E, all types",
-                "A&E, type 1",
-                "Provider income at risk",
+                [d["scenario"], d["metric"], d["difference"], d["paired"], d["unpaired"]]
+                for d in c.differences
             ],
-            [
-                [r["scenario"], r["lever"], *(f"{m} ({i})" if m else "" for m, i in r["cells"])]
-                for r in c.contributions
-            ],
-            numeric=(2, 3, 4, 5),
+            numeric=(2, 3, 4),
         )
-    else:
-        document.add_paragraph(
-            "Not computed for this run: 'ucsim decompose RESULTS_DIR' re-runs each scenario "
-            "with one lever off at a time and adds this table."
+        _lead(
+            document,
+            f"Each lever's contribution, {c.final_year}: the scenario minus the same scenario with "
+            "one lever off, paired by replication; 'interactions' is what the levers do together "
+            "beyond the sum of their parts.",
         )
+        if c.contributions:
+            if "contributions" in c.figures:
+                document.add_picture(str(c.figures["contributions"]), width=Cm(16.5))
+            _table(
+                document,
+                [
+                    "Scenario",
+                    "Lever",
+                    "Emergency admissions",
+                    "A&E, all types",
+                    "A&E, type 1",
+                    "Provider income at risk",
+                ],
+                [
+                    [r["scenario"], r["lever"], *(f"{m} ({i})" if m else "" for m, i in r["cells"])]
+                    for r in c.contributions
+                ],
+                numeric=(2, 3, 4, 5),
+            )
+        else:
+            document.add_paragraph(
+                "Not computed for this run: 'ucsim decompose RESULTS_DIR' re-runs each scenario "
+                "with one lever off at a time and adds this table."
+            )
 
     if c.regression:
         first = c.regression[0]
@@ -287,37 +290,40 @@ def build_docx(c: ReportContent) -> Any:
             "Finance is not configured for this area: there is no providers.toml and "
             "tariffs.toml in its calibration folder, so income at risk is not computed."
         )
-    if "income" in c.figures:
-        document.add_picture(str(c.figures["income"]), width=Cm(16.5))
-    document.add_paragraph(
-        f"Simulated income at risk against {c.reference} (95% interval); lines no scenario "
-        "changes are omitted (every line is in finance.csv and income_at_risk.xlsx). A negative "
-        f"figure is income the provider gains against {c.reference} (for example urgent care "
-        "centre attendances streamed from A&E)."
-    )
-    scenario_width = 10.0 / max(len(c.scenarios), 1)
-    _table(
-        document,
-        ["Provider", "Line", *c.scenarios],
-        [
-            [f["provider"], f["line"], *[_money_cell(cell) for cell in f["cells"]]]
-            for f in c.finance
-        ],
-        numeric=tuple(range(2, 2 + len(c.scenarios))),
-        widths_cm=(4.0, 3.0, *[scenario_width] * len(c.scenarios)),
-    )
-    document.add_paragraph("The plan's flat-percentage method beside the simulation")
-    scenario_width = 8.0 / max(len(c.scenarios), 1)
-    _table(
-        document,
-        ["Provider", "Line", "Plan amount", *[f"{s} (simulated)" for s in c.scenarios]],
-        [
-            [p["provider"], p["line"], p["plan"], *[_money_cell(cell) for cell in p["cells"]]]
-            for p in c.plan_comparison
-        ],
-        numeric=tuple(range(2, 3 + len(c.scenarios))),
-        widths_cm=(3.8, 2.8, 2.4, *[scenario_width] * len(c.scenarios)),
-    )
+    elif not c.scenarios:
+        document.add_paragraph(_only_one(c))
+    else:
+        if "income" in c.figures:
+            document.add_picture(str(c.figures["income"]), width=Cm(16.5))
+        document.add_paragraph(
+            f"Simulated income at risk against {c.reference} (95% interval); lines no "
+            "scenario changes are omitted (every line is in finance.csv and "
+            "income_at_risk.xlsx). A negative figure is income the provider gains against "
+            f"{c.reference} (for example urgent care centre attendances streamed from A&E)."
+        )
+        scenario_width = 10.0 / max(len(c.scenarios), 1)
+        _table(
+            document,
+            ["Provider", "Line", *c.scenarios],
+            [
+                [f["provider"], f["line"], *[_money_cell(cell) for cell in f["cells"]]]
+                for f in c.finance
+            ],
+            numeric=tuple(range(2, 2 + len(c.scenarios))),
+            widths_cm=(4.0, 3.0, *[scenario_width] * len(c.scenarios)),
+        )
+        document.add_paragraph("The plan's flat-percentage method beside the simulation")
+        scenario_width = 8.0 / max(len(c.scenarios), 1)
+        _table(
+            document,
+            ["Provider", "Line", "Plan amount", *[f"{s} (simulated)" for s in c.scenarios]],
+            [
+                [p["provider"], p["line"], p["plan"], *[_money_cell(cell) for cell in p["cells"]]]
+                for p in c.plan_comparison
+            ],
+            numeric=tuple(range(2, 3 + len(c.scenarios))),
+            widths_cm=(3.8, 2.8, 2.4, *[scenario_width] * len(c.scenarios)),
+        )
     _finance_section(document, c)
     if c.discrepancies:
         document.add_paragraph(
@@ -392,6 +398,14 @@ def build_docx(c: ReportContent) -> Any:
     return document
 
 
+def _only_one(c: ReportContent) -> str:
+    return (
+        f"Only one scenario ran ({c.reference}): there is nothing to compare it with. Run two "
+        "or more scenarios (for example the three shipped ones: 'ucsim run') for differences, "
+        "lever contributions and income at risk."
+    )
+
+
 def _finance_section(document: Any, c: ReportContent) -> None:
     """Basis, decomposition, net position, reconciliation, sensitivity and pricings."""
     fs = c.finance_section
@@ -399,7 +413,7 @@ def _finance_section(document: Any, c: ReportContent) -> None:
         document.add_paragraph(line, style="List Bullet")
     columns = [s for s in c.scenarios]
     width = 9.0 / max(len(columns), 1)
-    if fs.decomposition:
+    if fs.decomposition and c.scenarios:
         document.add_paragraph(
             f"What moves income at risk, {c.final_year}: fewer admissions, shorter stays "
             "(bed days beyond the trim points), the marginal-rate and readmission rules; "
@@ -415,7 +429,7 @@ def _finance_section(document: Any, c: ReportContent) -> None:
             numeric=tuple(range(2, 2 + len(columns))),
             widths_cm=(4.0, 3.5, *[width] * len(columns)),
         )
-    if fs.net:
+    if fs.net and c.scenarios:
         document.add_paragraph(
             f"The commissioner's net position, {c.final_year}: investment in the levers over "
             f"{c.reference} (intervention_costs.toml, mostly estimates) against spend avoided on "
@@ -450,7 +464,7 @@ def _finance_section(document: Any, c: ReportContent) -> None:
             numeric=(2, 3, 4),
             widths_cm=(3.2, 3.2, 2.0, 2.0, 2.6, 3.5),
         )
-    if fs.sensitivity:
+    if fs.sensitivity and c.scenarios:
         document.add_paragraph(
             f"Pricing sensitivity, {c.final_year}: income at risk of all simulated lines when one "
             "pricing assumption changes (change in brackets). The length-of-stay lever is a "
@@ -469,7 +483,7 @@ def _finance_section(document: Any, c: ReportContent) -> None:
             numeric=tuple(range(2, 2 + len(columns))),
             widths_cm=(3.5, 4.5, *[8.5 / max(len(columns), 1)] * len(columns)),
         )
-    if fs.pricings:
+    if fs.pricings and c.scenarios:
         document.add_paragraph(
             "Pricings in this results folder (income at risk of simulated lines; net position)."
         )

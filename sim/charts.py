@@ -227,7 +227,11 @@ def contributions(table: pd.DataFrame, folder: Path, footnote: str) -> Path:
 
 
 def income_at_risk(
-    finance: pd.DataFrame, names: dict[str, str], folder: Path, footnote: str
+    finance: pd.DataFrame,
+    names: dict[str, str],
+    folder: Path,
+    footnote: str,
+    reference: str = "do-nothing",
 ) -> Path:
     """Final-year simulated income at risk per provider and scenario, with 95% intervals."""
     apply_style()
@@ -235,6 +239,7 @@ def income_at_risk(
         (finance["year"] == finance["year"].max()) & (finance["line"] == "total_simulated")
     ]
     last = last[last["income_at_risk"].abs() > 0]
+    last = last[last["scenario"] != reference]
     fig, ax = plt.subplots(figsize=(A4_WIDTH_INCHES, 2.8))
     scenarios = list(dict.fromkeys(last["scenario"]))
     palette = colours(["do-nothing", *scenarios])
@@ -260,7 +265,7 @@ def income_at_risk(
         [names.get(p, p) for p in providers],
         fontsize=7,
     )
-    ax.set_xlabel("simulated income at risk vs do nothing (£ million)", fontsize=7.5)
+    ax.set_xlabel(f"simulated income at risk vs {reference} (£ million)", fontsize=7.5)
     year = last["financial_year"].iloc[0] if len(last) else ""
     ax.set_title(f"Income at risk, {year}", fontsize=9)
     if scenarios:

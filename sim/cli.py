@@ -268,8 +268,14 @@ def _print_outcome(console: Console, outcome: BatchOutcome) -> None:
     if not outcome.targets.empty:
         console.print(targets_table(outcome.targets))
     finance_csv = outcome.folder.root / "finance.csv"
+    reference = manifest["reference_scenario"]
     if finance_csv.exists() and len(manifest["scenarios"]) > 1:
-        console.print(finance_table(pd.read_csv(finance_csv)))
+        console.print(finance_table(pd.read_csv(finance_csv), reference))
+    if reference != "do-nothing":
+        console.print(
+            f"[yellow]note[/]: no do-nothing scenario in this run: differences and income at "
+            f"risk are against {reference}; targets set against doing nothing are not evaluated."
+        )
     console.print(f"replications: {reps['used']} per scenario ({reps['reason']})")
     console.print(f"wall time: {manifest.get('wall_seconds', 0):.1f} s")
     console.print(f"[green]results written to[/] {outcome.folder.root}")

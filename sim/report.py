@@ -10,6 +10,7 @@ annex following STRESS-DES. Every number comes from the run's own tables.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import platform
 from collections.abc import Callable
@@ -65,6 +66,24 @@ LINE_LABELS = {
     "reprocured": "re-procured services",
 }
 RAG_COLOURS = {"green": "#007F3B", "amber": "#FFB81C", "red": "#DA291C", "n/a": "#768692"}
+
+
+DO_NOTHING = "do-nothing"
+
+
+def comparison_name(reference: str) -> str:
+    """How the text names the reference: "doing nothing", or the scenario by name."""
+    return "doing nothing" if reference == DO_NOTHING else f"the {reference} scenario"
+
+
+ONE_REPLICATION = "needs 2 or more replications"
+
+
+def span(low: float, high: float, shown: Callable[[float], str]) -> str:
+    """An interval as text, or why there is none (one replication gives no interval)."""
+    if pd.isna(low) or pd.isna(high):
+        return ONE_REPLICATION
+    return f"{shown(low)} to {shown(high)}"
 
 
 def whole(value: float) -> str:
@@ -228,10 +247,23 @@ def build_content(root: Path) -> ReportContent:
         Fact(reference, "emergency_admissions", first_label, "summary", start),
         Fact(reference, "emergency_admissions", final_label, "summary", end),
     ]
+    compared = comparison_name(reference)
+    if reference != DO_NOTHING:
+        points.append(
+            f"This run has no do-nothing scenario: every comparison below is with "
+            f"{reference}, and targets defined against doing nothing are not evaluated."
+        )
+    if not others:
+        points.append(
+            f"Only one scenario ran ({reference}): there is nothing to compare it with, so no "
+            "differences, targets against a reference or income at risk are reported."
+        )
+    trend = "rise" if end >= start else "fall"
     points.append(
-        f"Doing nothing, emergency admissions rise from {whole(start)} in {first_label} to "
-        f"{whole(end)} in {final_label} ({percent(end / start - 1, 1)}), with demographic "
-        f"growth and the per-capita trend in the scenario files."
+        f"{compared[0].upper()}{compared[1:]}, emergency admissions {trend} from "
+        f"{whole(start)} in {first_label} to {whole(end)} in {final_label} "
+        f"({percent(end / start - 1, 1)}), with demographic growth and the per-capita trend "
+        "in the scenario files."
     )
     final_diff = differences[differences["year"] == last_year]
     for scenario in others:
@@ -244,7 +276,7 @@ def build_content(root: Path) -> ReportContent:
         facts.append(Fact(scenario, "emergency_admissions", final_label, "differences", mean))
         points.append(
             f"In {final_label} the {scenario} scenario has {signed_amount(mean)} "
-            f"emergency admissions than doing nothing ({percent(abs(mean) / end, 1)}; "
+            f"emergency admissions than {compared} ({percent(abs(mean) / end, 1)}; "
             f"95% interval {signed_range(low, high)})."
         )
         mine = targets[(targets["scenario"] == scenario) & targets["status"].isin(RAG)]
@@ -253,8 +285,8 @@ def build_content(root: Path) -> ReportContent:
             free = mine[mine["attribution"] == MET_WITHOUT_PLAN]
             points.append(
                 f"Because of what it changes, it meets {len(own)} of {len(mine)} scored "
-                f"target-years with at least 80% probability (green where doing nothing is "
-                f"not); {len(free)} more are met by doing nothing too."
+                f"target-years with at least 80% probability (green where {compared} is "
+                f"not); {len(free)} more are met by {compared} too."
             )
         if not finance.empty:
             rows = finance[
@@ -309,7 +341,7 @@ def build_content(root: Path) -> ReportContent:
                 points.append(
                     f"Simulated income at risk for {provider} "
                     f"in {final_label}: {money(top['income_at_risk'])} (95% interval "
-                    f"{money(top['ci_low'])} to {money(top['ci_high'])}){flat_text}."
+                    f"{span(top['ci_low'], top['ci_high'], money)}){flat_text}."
                 )
     unscored = targets.drop_duplicates(["target_id", "year"])
     mismatched = unscored[unscored["status"] == "baseline mismatch"]
@@ -317,6 +349,15 @@ def build_content(root: Path) -> ReportContent:
         points.append(
             f"{len(mismatched)} target-year(s) get no RAG status because the model's baseline "
             "for their indicator is more than 10% from the stated one (see 'Targets')."
+        )
+    beyond = unscored[unscored["status"] == "beyond the run"]
+    if len(beyond):
+        latest = max(str(y) for y in beyond["year"])
+        needed = int(latest[:4]) - int(first_label[:4]) + 1
+        points.append(
+            f"{len(beyond)} target-year(s) fall after the last simulated year ({final_label}) "
+            f"and are listed as 'beyond the run', not scored: run with --years {needed} to "
+            f"reach {latest}."
         )
     not_modelled = unscored[unscored["status"] == "not modelled"]
     if len(not_modelled):
@@ -354,8 +395,8 @@ def build_content(root: Path) -> ReportContent:
             "scenario": r["scenario"],
             "metric": charts.TITLES.get(r["metric"], r["metric"]),
             "difference": f"{r['mean_difference']:+,.0f} ({100 * r['relative_difference']:+.1f}%)",
-            "paired": f"{r['ci_low']:+,.0f} to {r['ci_high']:+,.0f}",
-            "unpaired": f"{r['unpaired_ci_low']:+,.0f} to {r['unpaired_ci_high']:+,.0f}",
+            "paired": span(r["ci_low"], r["ci_high"], "{:+,.0f}".format),
+            "unpaired": span(r["unpaired_ci_low"], r["unpaired_ci_high"], "{:+,.0f}".format),
         }
         for r in final_diff[final_diff["metric"].isin(KEY_METRICS)].to_dict("records")
     ]
@@ -388,7 +429,9 @@ def build_content(root: Path) -> ReportContent:
                 "metric": charts.TITLES.get(r["metric"], r["metric"]),
                 "mean": shown(r["mean"]),
                 # Shares and waits cannot be negative: the interval is truncated at zero.
-                "interval": f"{shown(max(r['ci_low'], 0.0))} to {shown(r['ci_high'])}",
+                "interval": span(max(r["ci_low"], 0.0), r["ci_high"], shown)
+                if pd.notna(r["ci_low"])
+                else ONE_REPLICATION,
                 "flag": f"above {percent(OCCUPANCY_FLAG, 0)}: no room to flex" if flagged else "",
             }
         )
@@ -643,7 +686,7 @@ def _gap_rows(targets: pd.DataFrame, reference: str) -> list[dict[str, Any]]:
                 "target": _target_title(r),
                 "year": r["year"],
                 "scenario": r["scenario"],
-                "required": "already met by doing nothing"
+                "required": f"already met by {comparison_name(reference)}"
                 if pd.notna(required) and pd.isna(share)
                 else ("" if pd.isna(required) else signed_amount(required)),
                 "delivered": ""
@@ -732,8 +775,9 @@ def _calibration_rows(fit: pd.DataFrame, baseline_year: str) -> list[dict[str, s
             "role": "fitted" if r["fitted"] else "held out",
             "target": format_value(r["metric"], r["target"]),
             "simulated": format_value(r["metric"], r["simulated_mean"]),
-            "interval": f"{format_value(r['metric'], r['ci_low'])} to "
-            f"{format_value(r['metric'], r['ci_high'])}",
+            "interval": span(
+                r["ci_low"], r["ci_high"], functools.partial(format_value, r["metric"])
+            ),
             "error": f"{100 * r['relative_error']:+.1f}%",
             "source": f"{r['source']} ({r['confidence']}, {r.get('basis', 'national')})",
         }
@@ -827,11 +871,11 @@ def make_figures(root: Path, content: ReportContent) -> dict[str, Path]:
         figures["contributions"] = charts.contributions(
             pd.read_csv(root / DECOMPOSITION_FILE), folder, footnote
         )
-    if (root / "finance.csv").exists():
+    if (root / "finance.csv").exists() and content.scenarios:
         providers = read_toml(root / "providers.toml") if (root / "providers.toml").exists() else {}
         names = {p["id"]: p["name"] for p in providers.get("provider", [])}
         figures["income"] = charts.income_at_risk(
-            pd.read_csv(root / "finance.csv"), names, folder, footnote
+            pd.read_csv(root / "finance.csv"), names, folder, footnote, content.reference
         )
         if (root / "finance_sensitivity.csv").exists():
             sensitivity = sensitivity_with_levers(root)

@@ -119,10 +119,16 @@ def differences_table(
             row.scenario,
             row.metric,
             f"{row.mean_difference:+,.0f} ({100 * row.relative_difference:+.1f}%)",
-            f"{row.ci_low:+,.0f} to {row.ci_high:+,.0f}",
-            f"{row.unpaired_ci_low:+,.0f} to {row.unpaired_ci_high:+,.0f}",
+            _signed_interval(row.ci_low, row.ci_high),
+            _signed_interval(row.unpaired_ci_low, row.unpaired_ci_high),
         )
     return table
+
+
+def _signed_interval(low: float, high: float) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return "needs 2+ replications"
+    return f"{low:+,.0f} to {high:+,.0f}"
 
 
 RAG_STYLE = {"green": "bold green", "amber": "bold yellow", "red": "bold red"}
@@ -175,7 +181,7 @@ def finance_table(finance: pd.DataFrame, reference: str = "do-nothing") -> Table
     ]
     year = rows["financial_year"].iloc[0] if len(rows) else ""
     table = Table(
-        title=f"Simulated income at risk vs do nothing, {year} (£, 95% interval)",
+        title=f"Simulated income at risk vs {reference}, {year} (£, 95% interval)",
         title_justify="left",
     )
     for name in ("scenario", "provider", "income at risk", "95% interval"):

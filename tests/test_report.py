@@ -17,6 +17,7 @@ from sim.board_paper import TARGET_HEADER
 from sim.calibration import fit_label
 from sim.cli import app
 from sim.config import ModelConfig
+from sim.loading import with_overrides
 from sim.report import _calibration_note, money, whole, write_report
 from sim.targets import STATUSES
 from tests.conftest import scaled
@@ -178,3 +179,42 @@ def test_income_at_risk_table_has_a_column_per_scenario_and_no_empty_lines(
     lines = [(row.cells[0].text, row.cells[1].text) for row in tables[0].rows[1:]]
     first_provider = lines[0][0]
     assert [ln for p, ln in lines if p == first_provider][-1] == "total of simulated lines"
+
+
+def _text(html_path: Path) -> str:
+    html = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html_path.read_text())
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_a_run_without_do_nothing_names_its_reference_and_never_says_doing_nothing(
+    best_case: ModelConfig, tmp_path: Path
+) -> None:
+    settings = {"run__years": 1, "run__warmup_days": 30}
+    base = scaled(best_case, 0.1, **settings)
+    other = with_overrides(base, {"services.rapid_response.staff": 2}).renamed("more-rrt")
+    out = tmp_path / "run"
+    run_batch([base, other], out, BatchOptions(replications=2, seed=3))
+    write_report(out)
+    text = _text(out / "report.html")
+    assert "no do-nothing scenario" in text and "than the best-case scenario" in text
+    assert "Doing nothing" not in text and "than doing nothing" not in text
+    targets = pd.read_csv(out / "targets.csv")
+    against = targets[targets["kind"].str.contains("reference")]
+    assert len(against) and (against["status"] == "not evaluated").all()
+    words = " ".join(p.text for p in Document(str(out / "board_paper.docx")).paragraphs)
+    assert "Doing nothing" not in words
+
+
+def test_one_scenario_says_there_is_nothing_to_compare_and_shows_no_empty_tables(
+    do_nothing: ModelConfig, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    config = scaled(do_nothing, 0.1, run__years=1, run__warmup_days=30)
+    run_batch([config], out, BatchOptions(replications=1, seed=3))
+    write_report(out)
+    text = _text(out / "report.html")
+    assert "Only one scenario ran (do-nothing)" in text
+    assert not re.search(r"\bnan\b", text, flags=re.IGNORECASE)
+    html = (out / "report.html").read_text()
+    assert "Provider Line </tr>" not in re.sub(r"<[^>]+>", " ", html).replace("  ", " ")
+    assert len(re.findall(r'<img src="', html)) == 2  # activity and capacity only
