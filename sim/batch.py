@@ -150,16 +150,8 @@ def run_batch(
     return _execute(folder, manifest, list(configs), options, on_progress)
 
 
-def resume_batch(
-    out: Path,
-    jobs: int | None = None,
-    backend: Backend | None = None,
-    scheduler: str | None = None,
-    on_progress: Progress | None = None,
-) -> BatchOutcome:
-    """Finish an interrupted batch: only the missing replications are run."""
-    folder = ResultsFolder(out)
-    manifest = folder.read_manifest()
+def checked_configs(folder: ResultsFolder, manifest: dict[str, Any]) -> list[ModelConfig]:
+    """The folder's resolved configs, refused if any was edited after the run."""
     configs = [folder.read_config(name) for name in manifest["scenarios"]]
     for config in configs:
         recorded = manifest["scenarios"][config.scenario.name]["config_sha256"]
@@ -170,6 +162,20 @@ def resume_batch(
                 "",
                 "resolved config no longer matches the manifest's sha256 (edited after the run?)",
             )
+    return configs
+
+
+def resume_batch(
+    out: Path,
+    jobs: int | None = None,
+    backend: Backend | None = None,
+    scheduler: str | None = None,
+    on_progress: Progress | None = None,
+) -> BatchOutcome:
+    """Finish an interrupted batch: only the missing replications are run."""
+    folder = ResultsFolder(out)
+    manifest = folder.read_manifest()
+    configs = checked_configs(folder, manifest)
     reps = manifest["replications"]
     options = BatchOptions(
         replications=reps["requested"] if reps["mode"] == "fixed" else None,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from docx import Document
@@ -36,16 +38,18 @@ def _table(
     rows: Sequence[Sequence[str]],
     numeric: Sequence[int] = (),
     widths_cm: Sequence[float] | None = None,
-    rag_column: int | None = None,
+    rag_columns: Sequence[int] = (),
+    font_size: float = 8.5,
 ) -> Any:
-    """An NHS-blue-headed table; ``numeric`` columns right-aligned, widths fixed in cm."""
+    """An NHS-blue-headed table; ``numeric`` columns right-aligned, widths fixed in cm;
+    a ``rag_columns`` cell starting "green:", "amber:" or "red:" is coloured."""
     table = document.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     table.autofit = widths_cm is None
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         cell.text = ""
         run = cell.paragraphs[0].add_run(text)
-        run.bold, run.font.size = True, Pt(8.5)
+        run.bold, run.font.size = True, Pt(font_size)
         run.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
         _shade(cell, NHS_BLUE)
     for values in rows:
@@ -53,8 +57,8 @@ def _table(
         for i, (cell, text) in enumerate(zip(cells, values, strict=True)):
             cell.text = ""
             run = cell.paragraphs[0].add_run(str(text))
-            run.font.size = Pt(8.5)
-            if rag_column is not None and i == rag_column:
+            run.font.size = Pt(font_size)
+            if i in rag_columns:
                 colour = {"green": "007F3B", "amber": "FFB81C", "red": "DA291C"}.get(
                     str(text).split(":")[0]
                 )
@@ -75,8 +79,85 @@ def _table(
         for row in table.rows:
             for cell, width in zip(row.cells, widths_cm, strict=True):
                 cell.width = Cm(width)
-    document.add_paragraph()
     return table
+
+
+# What each chart shows, for its caption and for readers who cannot see it (alt text).
+FIGURES: dict[str, tuple[str, str]] = {
+    "activity": (
+        "Activity by scenario and year, with 95% bands and the targets' trajectories",
+        "Four line charts, one per measure (emergency admissions, A&E type 1 attendances, UCC "
+        "attendances, bed days), each scenario a line over the financial years with a shaded "
+        "95% band; dashed lines show target trajectories.",
+    ),
+    "contributions": (
+        "Each lever's contribution in the final year, with 95% whiskers",
+        "Horizontal bar charts of the change each lever makes to emergency admissions and to "
+        "all-types A&E attendances, one bar per scenario, with all levers together and the "
+        "interactions.",
+    ),
+    "income": (
+        "Simulated income at risk by provider in the final year, with 95% whiskers",
+        "Horizontal bars of each provider's simulated income at risk in millions of pounds, "
+        "one bar per scenario.",
+    ),
+    "capacity": (
+        "Capacity and performance in the final year by scenario",
+        "Bar charts of A&E four-hour performance, bed occupancy, waits for a bed and rapid "
+        "response use, one bar per scenario.",
+    ),
+    "finance_sensitivity": (
+        "Change in income at risk under other pricing assumptions and without the "
+        "length-of-stay lever",
+        "Tornado bars, one row per alternative assumption (trim points, prices, payment rules, "
+        "contract scaling, price base, length-of-stay lever), one panel per scenario, showing "
+        "the change in income at risk in millions of pounds.",
+    ),
+}
+
+
+@dataclass
+class Paper:
+    """The document with numbered table and figure captions and a source line under each."""
+
+    document: Any
+    source: str
+    tables: int = 0
+    figures: int = 0
+
+    def table(
+        self,
+        caption: str,
+        header: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        numeric: Sequence[int] = (),
+        widths_cm: Sequence[float] | None = None,
+        rag_columns: Sequence[int] = (),
+        font_size: float = 8.5,
+    ) -> Any:
+        self.tables += 1
+        title = self.document.add_paragraph(f"Table {self.tables}: {caption}", style="Caption")
+        title.paragraph_format.keep_with_next = True
+        table = _table(self.document, header, rows, numeric, widths_cm, rag_columns, font_size)
+        self._source()
+        return table
+
+    def figure(self, path: Any, name: str) -> None:
+        caption, alt = FIGURES[name]
+        self.figures += 1
+        self.document.add_picture(str(path), width=Cm(16.5))
+        self.document.paragraphs[-1].paragraph_format.keep_with_next = True
+        properties = self.document.inline_shapes[-1]._inline.docPr
+        properties.set("descr", alt)
+        properties.set("title", caption)
+        title = self.document.add_paragraph(f"Figure {self.figures}: {caption}", style="Caption")
+        title.paragraph_format.keep_with_next = True
+        self._source()
+
+    def _source(self) -> None:
+        line = self.document.add_paragraph(f"Source: {self.source}")
+        line.runs[0].font.size = Pt(7.5)
+        line.runs[0].font.italic = True
 
 
 TARGET_HEADER = [
@@ -94,11 +175,67 @@ def _target_cell(t: dict[str, Any]) -> str:
     return "\n".join([t["target"], *([t["baseline"]] if t["baseline"] else []), *t["notes"]])
 
 
+def _compact_gap(c: ReportContent) -> list[list[str]]:
+    """One row per target-year, one cell per scenario: "status: share delivered"."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for g in c.gap:
+        key = (g["target"], g["year"])
+        row = rows.setdefault(key, {"required": g["required"]})
+        row[g["scenario"]] = f"{g['status']}: {g['share']}" if g["share"] else g["status"]
+    return [
+        [target, year, row["required"], *(row.get(s, "") for s in c.scenarios)]
+        for (target, year), row in rows.items()
+    ]
+
+
 def _lead(document: Any, text: str) -> Any:
     """A paragraph that introduces what follows: kept on the same page as it."""
     paragraph = document.add_paragraph(text)
     paragraph.paragraph_format.keep_with_next = True
     return paragraph
+
+
+def _properties(document: Any, c: ReportContent) -> None:
+    """Title, author and creation time a document manager shows (not python-docx's own)."""
+    properties = document.core_properties
+    properties.title = c.title
+    properties.author = properties.last_modified_by = "ucsim"
+    properties.subject = f"Urgent care scenarios, {c.area}"
+    properties.comments = f"ucsim {c.tool_version}; {c.run_id}"
+    properties.keywords = "urgent care; simulation; board paper"
+    if c.created:
+        created = dt.datetime.fromisoformat(c.created)
+        properties.created = properties.modified = created
+    properties.revision = 1
+
+
+def _field(paragraph: Any, instruction: str) -> None:
+    """A Word field (PAGE, NUMPAGES) that the reader's software fills in."""
+    run = paragraph.add_run()
+    begin, text, end = (
+        OxmlElement("w:fldChar"),
+        OxmlElement("w:instrText"),
+        OxmlElement("w:fldChar"),
+    )
+    begin.set(qn("w:fldCharType"), "begin")
+    text.set(qn("xml:space"), "preserve")
+    text.text = instruction
+    end.set(qn("w:fldCharType"), "end")
+    for element in (begin, text, end):
+        run._r.append(element)
+
+
+def _header_and_footer(section: Any, c: ReportContent) -> None:
+    header = section.header.paragraphs[0]
+    header.text = c.title
+    header.runs[0].font.size = Pt(8)
+    footer = section.footer.paragraphs[0]
+    footer.text = f"{c.run_id} · ucsim {c.tool_version} · page "
+    _field(footer, "PAGE")
+    footer.add_run(" of ")
+    _field(footer, "NUMPAGES")
+    for run in footer.runs:
+        run.font.size = Pt(7.5)
 
 
 def build_docx(c: ReportContent) -> Any:
@@ -109,19 +246,41 @@ def build_docx(c: ReportContent) -> Any:
         setattr(section, side, Cm(2.0))
     style = document.styles["Normal"]
     style.font.name, style.font.size = "Arial", Pt(10)
+    _properties(document, c)
+    _header_and_footer(section, c)
+    paper = Paper(document, f"ucsim {c.tool_version}, {c.run_id}")
     document.add_heading(c.title, level=0)
     note = document.add_paragraph(c.run_id)
     note.runs[0].font.size = Pt(8.5)
 
     document.add_heading("1. Executive summary", level=1)
+    for point in c.summary_points:
+        bullet = document.add_paragraph(point, style="List Bullet")
+        bullet.paragraph_format.space_after = Pt(1)
+        for run in bullet.runs:
+            run.font.size = Pt(8.5)
+    if c.gap:
+        compact = _compact_gap(c)
+        paper.table(
+            f"Each target against {c.reference}: share of the required change delivered, "
+            f"{c.final_year} or the target's last year in the run (detail in Table 2)",
+            ["Target", "Year", f"Required vs {c.reference}", *c.scenarios],
+            compact,
+            numeric=(2,),
+            widths_cm=(8.0, 1.4, 2.2, *[5.4 / max(len(c.scenarios), 1)] * len(c.scenarios)),
+            rag_columns=tuple(range(3, 3 + len(c.scenarios))),
+            font_size=7.5,
+        )
+    document.add_page_break()  # the summary stands on its own page; the detail follows
     if c.gap:
         document.add_paragraph(
             f"The gap to each target, {c.final_year} or the target's last year in the run: the "
             f"change each target requires against {c.reference}, the change the scenario "
             "delivers (paired 95% interval) and the share of the requirement delivered."
         )
-        _table(
-            document,
+        paper.table(
+            f"The gap to each target against {c.reference}, {c.final_year} or the target's "
+            "last year in the run",
             [
                 "Target",
                 "Year",
@@ -145,10 +304,8 @@ def build_docx(c: ReportContent) -> Any:
             ],
             numeric=(3, 4, 5),
             widths_cm=(4.6, 1.5, 1.8, 2.4, 3.4, 1.6, 1.9),
-            rag_column=6,
+            rag_columns=(6,),
         )
-    for point in c.summary_points:
-        document.add_paragraph(point, style="List Bullet")
 
     document.add_heading("2. Targets (red / amber / green)", level=1)
     document.add_paragraph(
@@ -161,8 +318,8 @@ def build_docx(c: ReportContent) -> Any:
         f"standardised. Baselines before {c.first_year} are the model's {c.first_year} value "
         "back-cast at its own growth."
     )
-    table = _table(
-        document,
+    table = paper.table(
+        "Targets scored on their own indicators (red, amber, green)",
         TARGET_HEADER,
         [
             [
@@ -178,7 +335,7 @@ def build_docx(c: ReportContent) -> Any:
         ],
         numeric=(3, 4, 5),
         widths_cm=(5.0, 1.8, 1.6, 1.5, 3.3, 1.2, 2.3),
-        rag_column=6,
+        rag_columns=(6,),
     )
     start = 1
     for t in c.targets:  # one merged target cell per group of scenario-year rows
@@ -190,8 +347,8 @@ def build_docx(c: ReportContent) -> Any:
             document,
             "Targets the plan states that the model cannot evaluate (listed, never dropped):",
         )
-        _table(
-            document,
+        paper.table(
+            "Targets the plan states that the model cannot evaluate",
             ["Target", "Year(s)", "Why not modelled"],
             [[t["target"], t["years"], t["reason"]] for t in c.not_modelled],
             widths_cm=(6.5, 2.0, 8.5),
@@ -202,8 +359,8 @@ def build_docx(c: ReportContent) -> Any:
             f"Where the plan's targets contradict each other (each level resolved against "
             f"{c.reference} in this run; both targets are scored above, neither is chosen):",
         )
-        _table(
-            document,
+        paper.table(
+            "Where the plan's targets contradict each other",
             ["Contradiction", "Arithmetic"],
             [[f"{d['item']} ({d['source']})", d["arithmetic"]] for d in c.contradictions],
             widths_cm=(5.5, 11.5),
@@ -211,14 +368,14 @@ def build_docx(c: ReportContent) -> Any:
 
     document.add_heading("3. Activity", level=1)
     if "activity" in c.figures:
-        document.add_picture(str(c.figures["activity"]), width=Cm(16.5))
+        paper.figure(c.figures["activity"], "activity")
 
     document.add_heading(f"4. Difference from {c.reference} in {c.final_year}", level=1)
     if not c.scenarios:
         document.add_paragraph(_only_one(c))
     else:
-        _table(
-            document,
+        paper.table(
+            f"Difference from {c.reference}, {c.final_year} (paired and unpaired 95% intervals)",
             ["Scenario", "Metric", "Difference", "Paired 95% interval", "Unpaired 95% interval"],
             [
                 [d["scenario"], d["metric"], d["difference"], d["paired"], d["unpaired"]]
@@ -234,9 +391,9 @@ def build_docx(c: ReportContent) -> Any:
         )
         if c.contributions:
             if "contributions" in c.figures:
-                document.add_picture(str(c.figures["contributions"]), width=Cm(16.5))
-            _table(
-                document,
+                paper.figure(c.figures["contributions"], "contributions")
+            paper.table(
+                f"Each lever's contribution, {c.final_year}",
                 [
                     "Scenario",
                     "Lever",
@@ -267,8 +424,8 @@ def build_docx(c: ReportContent) -> Any:
             f"{c.reference} happens with no intervention: a before/after evaluation would "
             "wrongly credit it.",
         )
-        _table(
-            document,
+        paper.table(
+            "Regression to the mean in the high-risk cohort",
             [
                 "Measure",
                 first["from_year"],
@@ -294,7 +451,7 @@ def build_docx(c: ReportContent) -> Any:
         document.add_paragraph(_only_one(c))
     else:
         if "income" in c.figures:
-            document.add_picture(str(c.figures["income"]), width=Cm(16.5))
+            paper.figure(c.figures["income"], "income")
         document.add_paragraph(
             f"Simulated income at risk against {c.reference} (95% interval); lines no "
             "scenario changes are omitted (every line is in finance.csv and "
@@ -302,8 +459,8 @@ def build_docx(c: ReportContent) -> Any:
             f"{c.reference} (for example urgent care centre attendances streamed from A&E)."
         )
         scenario_width = 10.0 / max(len(c.scenarios), 1)
-        _table(
-            document,
+        paper.table(
+            f"Simulated income at risk against {c.reference} by provider and line, {c.final_year}",
             ["Provider", "Line", *c.scenarios],
             [
                 [f["provider"], f["line"], *[_money_cell(cell) for cell in f["cells"]]]
@@ -314,8 +471,8 @@ def build_docx(c: ReportContent) -> Any:
         )
         document.add_paragraph("The plan's flat-percentage method beside the simulation")
         scenario_width = 8.0 / max(len(c.scenarios), 1)
-        _table(
-            document,
+        paper.table(
+            "The plan's flat-percentage method beside the simulated income at risk",
             ["Provider", "Line", "Plan amount", *[f"{s} (simulated)" for s in c.scenarios]],
             [
                 [p["provider"], p["line"], p["plan"], *[_money_cell(cell) for cell in p["cells"]]]
@@ -324,13 +481,13 @@ def build_docx(c: ReportContent) -> Any:
             numeric=tuple(range(2, 3 + len(c.scenarios))),
             widths_cm=(3.8, 2.8, 2.4, *[scenario_width] * len(c.scenarios)),
         )
-    _finance_section(document, c)
+    _finance_section(paper, c)
     if c.discrepancies:
         document.add_paragraph(
             "Where the plan's published table does not reconcile with its own inputs"
         )
-        _table(
-            document,
+        paper.table(
+            "Where the plan's value-at-risk table does not reconcile with its own inputs",
             ["Item", "Published", "Computed", "Difference"],
             [
                 [f"{d['item']}: {d['arithmetic']}", d["published"], d["computed"], d["difference"]]
@@ -341,9 +498,9 @@ def build_docx(c: ReportContent) -> Any:
 
     document.add_heading(f"6. Capacity and performance, {c.final_year}", level=1)
     if "capacity" in c.figures:
-        document.add_picture(str(c.figures["capacity"]), width=Cm(16.5))
-    _table(
-        document,
+        paper.figure(c.figures["capacity"], "capacity")
+    paper.table(
+        f"Capacity and performance, {c.final_year}",
         ["Scenario", "Measure", "Mean", "95% interval"],
         [
             [
@@ -360,8 +517,8 @@ def build_docx(c: ReportContent) -> Any:
     document.add_heading("7. Assumptions beside the published evidence", level=1)
     if c.assumptions:
         scenarios = list(c.assumptions[0]["values"])
-        _table(
-            document,
+        paper.table(
+            "Scenario assumptions beside the published evidence",
             ["Lever", *scenarios, "Published evidence"],
             [
                 [
@@ -378,15 +535,23 @@ def build_docx(c: ReportContent) -> Any:
     document.add_heading("8. Calibration", level=1)
     document.add_paragraph(c.calibration_note)
     if c.calibration:
-        _table(
-            document,
-            ["Measure", "Role", "Target", "Simulated", "95% CI", "Error"],
+        paper.table(
+            "Calibration: baseline activity fitted and held out",
+            ["Measure", "Role", "Target", "Simulated", "95% CI", "Error", "Source"],
             [
-                [r["measure"], r["role"], r["target"], r["simulated"], r["interval"], r["error"]]
+                [
+                    r["measure"],
+                    r["role"],
+                    r["target"],
+                    r["simulated"],
+                    r["interval"],
+                    r["error"],
+                    r["source"],
+                ]
                 for r in c.calibration
             ],
             numeric=(2, 3, 4, 5),
-            widths_cm=(4.2, 1.8, 2.4, 2.4, 4.0, 2.2),
+            widths_cm=(3.4, 1.4, 1.8, 1.8, 2.8, 1.4, 4.4),
         )
         document.add_paragraph(
             "Sources of the targets: baseline.toml in the area's calibration folder and "
@@ -394,7 +559,12 @@ def build_docx(c: ReportContent) -> Any:
         )
 
     document.add_heading("9. Methods (STRESS-DES summary)", level=1)
-    _table(document, ["Item", "Detail"], [[k, v] for k, v in c.methods], widths_cm=(3.0, 14.0))
+    paper.table(
+        "Methods (STRESS-DES summary)",
+        ["Item", "Detail"],
+        [[k, v] for k, v in c.methods],
+        widths_cm=(3.0, 14.0),
+    )
     return document
 
 
@@ -406,8 +576,9 @@ def _only_one(c: ReportContent) -> str:
     )
 
 
-def _finance_section(document: Any, c: ReportContent) -> None:
+def _finance_section(paper: Paper, c: ReportContent) -> None:
     """Basis, decomposition, net position, reconciliation, sensitivity and pricings."""
+    document = paper.document
     fs = c.finance_section
     for line in fs.basis:
         document.add_paragraph(line, style="List Bullet")
@@ -419,8 +590,8 @@ def _finance_section(document: Any, c: ReportContent) -> None:
             "(bed days beyond the trim points), the marginal-rate and readmission rules; "
             "the rows add up to each provider's total."
         )
-        _table(
-            document,
+        paper.table(
+            f"What moves income at risk, {c.final_year}",
             ["Provider", "Effect", *columns],
             [
                 [d["provider"], d["effect"], *(_money_cell(x) for x in d["cells"])]
@@ -435,8 +606,8 @@ def _finance_section(document: Any, c: ReportContent) -> None:
             f"{c.reference} (intervention_costs.toml, mostly estimates) against spend avoided on "
             "activity-priced lines. Positive net = the scenario saves money."
         )
-        _table(
-            document,
+        paper.table(
+            f"The commissioner's net position, {c.final_year}",
             ["Measure", *columns],
             [[n["measure"], *(_money_cell(x) for x in n["cells"])] for n in fs.net],
             numeric=tuple(range(1, 1 + len(columns))),
@@ -447,8 +618,8 @@ def _finance_section(document: Any, c: ReportContent) -> None:
             f"Reconciliation with the contract lines, {c.first_year} (simulated income under "
             f"{c.reference} in the baseline year)."
         )
-        _table(
-            document,
+        paper.table(
+            f"Reconciliation with the contract lines, {c.first_year}",
             ["Provider", "Line", "Contract", "Simulated", "Difference", "Treatment"],
             [
                 [
@@ -472,9 +643,9 @@ def _finance_section(document: Any, c: ReportContent) -> None:
             "its row."
         )
         if "finance_sensitivity" in c.figures:
-            document.add_picture(str(c.figures["finance_sensitivity"]), width=Cm(16.5))
-        _table(
-            document,
+            paper.figure(c.figures["finance_sensitivity"], "finance_sensitivity")
+        paper.table(
+            f"Pricing sensitivity, {c.final_year}",
             ["Assumption", "Setting", *columns],
             [
                 [r["parameter"], r["setting"], *(f"{v} ({d})" for v, d in r["cells"])]
@@ -487,8 +658,8 @@ def _finance_section(document: Any, c: ReportContent) -> None:
         document.add_paragraph(
             "Pricings in this results folder (income at risk of simulated lines; net position)."
         )
-        _table(
-            document,
+        paper.table(
+            "Pricings in this results folder",
             ["Pricing", "Inputs", *columns],
             [
                 [p["name"], p["description"], *(f"{a}; net {n}" for a, n in p["cells"])]

@@ -14,6 +14,7 @@ point shows whether the multipliers are identifiable.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from sim.config import ACUITIES, ModelConfig, StrictModel
 from sim.indicators import roll_factor, years_between
 from sim.loading import read_toml, validated_file, with_overrides
 from sim.replication import run_replication
-from sim.store import write_csv, write_text
+from sim.store import write_text
 from sim.summary import t_interval
 
 DERIVED_METRICS: dict[str, Callable[[pd.Series], float]] = {
@@ -430,11 +431,25 @@ def fit_status(folder: Path) -> str:
     return f"{len(fitted)} figures fitted, worst error {worst:.1%}"
 
 
+# A run date in a written file: two fits that differ only in it are the same fit.
+RUN_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    """Write ``text`` unless the file already says the same apart from run dates."""
+    if path.exists() and RUN_DATE.sub("", path.read_text(encoding="utf-8")) == RUN_DATE.sub(
+        "", text
+    ):
+        return False
+    write_text(path, text)
+    return True
+
+
 def write_outputs(
     folder: Path, result: Fit, report: pd.DataFrame, ident: pd.DataFrame | None, area: str
-) -> None:
-    write_text(folder / "fitted.toml", fitted_toml(result, area))
-    write_csv(folder / "fit_report.csv", report)
+) -> list[Path]:
+    """Write the fit's files, leaving any whose content is unchanged (tracked files stay
+    clean when a refit reproduces the committed one); returns the files written."""
     history = pd.DataFrame(
         [
             {
@@ -445,9 +460,16 @@ def write_outputs(
             for h in result.history
         ]
     )
-    write_csv(folder / "fit_history.csv", history)
+    outputs = {
+        "fitted.toml": fitted_toml(result, area),
+        "fit_report.csv": report.to_csv(index=False),
+        "fit_history.csv": history.to_csv(index=False),
+    }
     if ident is not None:
-        write_csv(folder / "fit_identifiability.csv", ident)
+        outputs["fit_identifiability.csv"] = ident.to_csv(index=False)
+    return [
+        folder / name for name, text in outputs.items() if _write_if_changed(folder / name, text)
+    ]
 
 
 __all__: Sequence[str] = (

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import enum
 import functools
 import os
 import re
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +37,7 @@ from rich.table import Table
 from sim.batch import (
     BatchOptions,
     BatchOutcome,
+    checked_configs,
     resume_batch,
     run_batch,
     saved_target_contradictions,
@@ -53,7 +57,8 @@ from sim.config import MAX_SEED
 from sim.decomposition import decompose_results
 from sim.errors import InputError
 from sim.loading import (
-    COMMAND_LINE,
+    DEFAULT_AREA,
+    OPTION,
     area_dir,
     config_differences,
     default_scenario_paths,
@@ -79,16 +84,19 @@ from sim.replication import timeline_for
 from sim.report import write_report
 from sim.sensitivity import default_ranges, morris, one_way, parse_range, plot_tornado
 from sim.store import ResultsFolder, command_line, now_iso, write_csv
-from sim.sweep import parse_variation, plot_sweep, run_sweep
+from sim.sweep import flat_sweep_notes, grid, parse_variation, plot_sweep, run_sweep
 from sim.tables import (
     annual_table,
+    compact_differences_table,
     contribution_table,
     differences_table,
     discrepancy_table,
     finance_table,
     flatten,
     format_value,
+    key_figures_table,
     provenance_lines,
+    targets_overview_table,
     targets_table,
 )
 from sim.warmup import analyse_warmup, plot_warmup
@@ -150,10 +158,24 @@ ScenarioArgs = Annotated[
     list[Path] | None,
     typer.Argument(help="Scenario TOML files (default: the three shipped scenarios)."),
 ]
-AreaOpt = Annotated[str | None, typer.Option("--area", help="Area folder under calibration/.")]
+AreaOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--area", metavar="AREA", help=f"Area folder under calibration/ (default: {DEFAULT_AREA})."
+    ),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        min=0, max=MAX_SEED, metavar="N", help="Master seed (default: the scenario's run.seed)."
+    ),
+]
+JobsOpt = Annotated[int, typer.Option(min=1, metavar="N", help="Parallel workers.")]
 SetOpt = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override a parameter: dotted.path=value (repeatable)."),
+    typer.Option(
+        "--set", metavar="PATH=VALUE", help="Override a parameter: dotted.path=value (repeatable)."
+    ),
 ]
 
 
@@ -165,10 +187,27 @@ def _replication_count(text: str) -> int | None:
     except ValueError:
         count = 0
     if count < 1:
-        raise InputError.single(
-            COMMAND_LINE, "--replications", text, "a whole number >= 1, or auto"
-        )
+        raise InputError.single(OPTION, "--replications", text, "a whole number >= 1, or auto")
     return count
+
+
+def _scenario_path(path: Path) -> Path:
+    """The scenario file, or an error naming the shipped ones (and the likely one)."""
+    if path.exists():
+        return path
+    shipped = sorted(p.name for p in (project_root() / "scenarios").glob("*.toml"))
+    guess = project_root() / "scenarios" / (path.stem + ".toml")
+    rule = "file not found"
+    if guess.exists():
+        rule += f"; did you mean scenarios/{guess.name}?"
+    else:
+        close = [n for n in shipped if n.startswith(path.stem)] or difflib.get_close_matches(
+            path.stem + ".toml", shipped, n=1
+        )
+        if close:
+            rule += f"; did you mean scenarios/{close[0]}?"
+    rule += f" Shipped scenarios: {', '.join(shipped)}"
+    raise InputError.single(OPTION, "scenario", str(path), rule)
 
 
 def _default_out(area: str) -> Path:
@@ -181,12 +220,24 @@ def _default_out(area: str) -> Path:
 def run(
     scenarios: ScenarioArgs = None,
     area: AreaOpt = None,
-    years: Annotated[int | None, typer.Option(help="Years to simulate after the warm-up.")] = None,
+    years: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=50,
+            metavar="N",
+            help="Years to simulate after the warm-up (default: the area's run.years).",
+        ),
+    ] = None,
     replications: Annotated[
-        str, typer.Option(help="Replications per scenario: a number, or auto (Hoad et al. 2010).")
+        str,
+        typer.Option(
+            metavar="N|auto",
+            help="Replications per scenario: a number, or auto (Hoad et al. 2010).",
+        ),
     ] = "auto",
-    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="Master seed.")] = None,
-    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
+    seed: SeedOpt = None,
+    jobs: JobsOpt = DEFAULT_JOBS,
     backend: Annotated[
         BackendChoice, typer.Option(help="Where replications run.")
     ] = BackendChoice.loky,
@@ -194,43 +245,61 @@ def run(
         str | None, typer.Option(help="Dask scheduler address (with --backend dask).")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Results folder (default results/AREA-TIME).")
+        Path | None, typer.Option(metavar="DIR", help="Results folder (default results/AREA-TIME).")
     ] = None,
     overrides: SetOpt = None,
     resume: Annotated[
-        Path | None, typer.Option(help="Finish the interrupted run in this results folder.")
+        Path | None,
+        typer.Option(metavar="DIR", help="Finish the interrupted run in this results folder."),
     ] = None,
     precision: Annotated[
         float, typer.Option(min=0.001, max=0.5, help="With auto: target half-width / mean.")
     ] = 0.05,
     max_replications: Annotated[int, typer.Option(min=2, help="With auto: the cap.")] = 50,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", metavar="", help="Print nothing but errors.")
+    ] = False,
     no_report: Annotated[
-        bool, typer.Option("--no-report", help="Skip report.html and board_paper.docx.")
+        bool, typer.Option("--no-report", metavar="", help="Skip report.html and board_paper.docx.")
+    ] = False,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", metavar="", help="Print every metric and target (needs a wide terminal)."
+        ),
     ] = False,
 ) -> None:
     """Simulate scenarios x replications and write a complete results folder and report."""
     console = Console(quiet=quiet)
+    if resume is None:  # every input checked before anything starts
+        extra = list(overrides or [])
+        if years is not None:
+            extra.append(f"run.years={years}")
+        paths = [_scenario_path(p) for p in scenarios or default_scenario_paths()]
+        configs = [resolve(p, area=area, overrides=extra).config for p in paths]
+        options = BatchOptions(
+            replications=_replication_count(replications),
+            seed=seed,
+            jobs=jobs,
+            backend=backend.value,
+            scheduler=scheduler,
+            precision=precision,
+            max_replications=max_replications,
+        )
+        target = out or _default_out(configs[0].area.name)
+    elif (done := ResultsFolder(resume).read_manifest()).get("status") == "complete":
+        checked_configs(ResultsFolder(resume), done)  # an edited config is still refused
+        reps = done["replications"]["used"]
+        console.print(
+            f"nothing to do: {resume} is complete ({reps} replications per scenario); "
+            "its files are left as they are (ucsim report rebuilds the report)"
+        )
+        return
     with _progress(quiet) as on_progress, _terminate_as_interrupt():
         try:
             if resume is not None:
                 outcome = resume_batch(resume, jobs, backend.value, scheduler, on_progress)
             else:
-                extra = list(overrides or [])
-                if years is not None:
-                    extra.append(f"run.years={years}")
-                paths = list(scenarios or default_scenario_paths())
-                configs = [resolve(p, area=area, overrides=extra).config for p in paths]
-                options = BatchOptions(
-                    replications=_replication_count(replications),
-                    seed=seed,
-                    jobs=jobs,
-                    backend=backend.value,
-                    scheduler=scheduler,
-                    precision=precision,
-                    max_replications=max_replications,
-                )
-                target = out or _default_out(configs[0].area.name)
                 outcome = run_batch(configs, target, options, on_progress)
         except KeyboardInterrupt:
             folder = resume or out
@@ -239,37 +308,53 @@ def run(
                 f"ucsim run --resume {folder if folder else 'RESULTS_DIR'}"
             )
             raise typer.Exit(130) from None
-    _print_outcome(console, outcome)
+    _print_outcome(console, outcome, wide)
     if not no_report:
-        files = write_report(outcome.folder.root)
-        console.print("report: " + ", ".join(str(f.name) for f in files))
+        write_report(outcome.folder.root)
+    _print_files(console, outcome.folder.root)
 
 
-def _print_outcome(console: Console, outcome: BatchOutcome) -> None:
+def _print_outcome(console: Console, outcome: BatchOutcome, wide: bool = False) -> None:
+    """The run's results for a terminal: a compact view that reads at 80 columns, or with
+    ``wide`` every metric per scenario and the full targets table."""
     manifest = outcome.manifest
     reps = manifest["replications"]
-    if reps["used"] == 1 and len(manifest["scenarios"]) == 1:
+    reference = manifest["reference_scenario"]
+    names = list(manifest["scenarios"])
+    others = [n for n in names if n != reference]
+    if reps["used"] == 1 and len(names) == 1 and wide:
         annual = outcome.kpis.pivot_table(
             index=["year", "financial_year"], columns="metric", values="value"
         ).reset_index()
-        name = next(iter(manifest["scenarios"]))
         console.print(
-            annual_table(annual, f"{manifest['area_name']} · {name} · seed {manifest['seed']}")
+            annual_table(annual, f"{manifest['area_name']} · {names[0]} · seed {manifest['seed']}")
         )
-    else:
-        for name in manifest["scenarios"]:
+    elif wide:
+        for name in names:
             means = outcome.summary[outcome.summary["scenario"] == name].pivot_table(
                 index=["year", "financial_year"], columns="metric", values="mean"
             )
             title = f"{manifest['area_name']} · {name} · mean of {reps['used']} replications"
             console.print(annual_table(means.reset_index(), title))
-        if not outcome.differences.empty:
-            console.print(differences_table(outcome.differences))
+    else:
+        console.print(key_figures_table(outcome.summary, reference, names))
+    if not outcome.differences.empty:
+        console.print(
+            differences_table(outcome.differences)
+            if wide
+            else compact_differences_table(outcome.differences)
+        )
     if not outcome.targets.empty:
-        console.print(targets_table(outcome.targets))
+        if wide:
+            console.print(targets_table(outcome.targets))
+        else:
+            table, rest = targets_overview_table(outcome.targets, names)
+            if table.row_count:
+                console.print(table)
+            if rest:
+                console.print(f"targets: {rest}")
     finance_csv = outcome.folder.root / "finance.csv"
-    reference = manifest["reference_scenario"]
-    if finance_csv.exists() and len(manifest["scenarios"]) > 1:
+    if finance_csv.exists() and others:
         console.print(finance_table(pd.read_csv(finance_csv), reference))
     if reference != "do-nothing":
         console.print(
@@ -278,7 +363,29 @@ def _print_outcome(console: Console, outcome: BatchOutcome) -> None:
         )
     console.print(f"replications: {reps['used']} per scenario ({reps['reason']})")
     console.print(f"wall time: {manifest.get('wall_seconds', 0):.1f} s")
-    console.print(f"[green]results written to[/] {outcome.folder.root}")
+
+
+def _print_files(console: Console, root: Path) -> None:
+    """The last lines of a run: the folder and every file a reader opens."""
+    console.print(f"[green]results written to[/] {root}")
+    readable = [
+        name
+        for name in (
+            "report.html",
+            "board_paper.docx",
+            "income_at_risk.xlsx",
+            "summary.csv",
+            "differences.csv",
+            "targets.csv",
+            "finance.csv",
+            "finance_decomposition.csv",
+            "reconciliation.csv",
+            "net_position.csv",
+        )
+        if (root / name).exists()
+    ]
+    for name in readable:
+        console.print(f"  {root / name}")
 
 
 @contextlib.contextmanager
@@ -295,10 +402,56 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+PLAIN_PROGRESS_SECONDS = 30.0  # a log file gets a progress line at least this often
+
+
+@contextlib.contextmanager
+def _plain_progress(
+    interval: float = PLAIN_PROGRESS_SECONDS,
+) -> Iterator[Callable[[int, int, str], None]]:
+    """Progress for a log file (no terminal): a line now and then, however slow the work."""
+    state = {"done": 0, "total": 0, "what": "starting"}
+    started = time.monotonic()
+    stop = threading.Event()
+
+    def line() -> None:
+        total = state["total"] or "?"
+        elapsed = time.monotonic() - started
+        print(
+            f"[{dt.datetime.now():%H:%M:%S}] {state['what']}: {state['done']}/{total} "
+            f"done, {elapsed:.0f} s elapsed",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def heartbeat() -> None:
+        while not stop.wait(interval):
+            line()
+
+    thread = threading.Thread(target=heartbeat, daemon=True)
+    thread.start()
+
+    def update(done: int, total: int, what: str) -> None:
+        first = state["done"] == 0 and done > 0
+        state.update(done=done, total=total, what=what)
+        if first or (total and done == total):
+            line()
+
+    try:
+        yield update
+    finally:
+        stop.set()
+        thread.join()
+
+
 @contextlib.contextmanager
 def _progress(quiet: bool) -> Iterator[Callable[[int, int, str], None] | None]:
     if quiet:
         yield None
+        return
+    if not sys.stderr.isatty():
+        with _plain_progress() as plain:
+            yield plain
         return
     columns = (
         TextColumn("{task.description}"),
@@ -327,20 +480,21 @@ def sweep(
     ],
     area: AreaOpt = None,
     replications: Annotated[int, typer.Option(min=1, help="Replications per grid point.")] = 5,
-    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="Master seed.")] = None,
-    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
+    seed: SeedOpt = None,
+    jobs: JobsOpt = DEFAULT_JOBS,
     backend: Annotated[
         BackendChoice, typer.Option(help="Where replications run.")
     ] = BackendChoice.loky,
     out: Annotated[Path | None, typer.Option(help="Results folder.")] = None,
     overrides: SetOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", metavar="")] = False,
 ) -> None:
     """Run a grid of parameter values with replications; write sweep.csv and sweep.png."""
-    base = resolve(scenario, area=area, overrides=list(overrides or [])).config
+    base = resolve(_scenario_path(scenario), area=area, overrides=list(overrides or [])).config
     variations = [parse_variation(text) for text in vary]
     folder = out or _default_out(f"sweep-{base.area.name}")
     options = BatchOptions(replications=replications, seed=seed, jobs=jobs, backend=backend.value)
+    grid(base, variations)  # every grid point validated before anything starts
     with _progress(quiet) as on_progress, _terminate_as_interrupt():
         outcome, table = run_sweep(base, variations, folder, options, on_progress)
     plot_sweep(table, variations, folder / "sweep.png")
@@ -358,6 +512,8 @@ def sweep(
         interval = f"{row['ci_low']:,.0f} to {row['ci_high']:,.0f}"
         result.add_row(*values, f"{row['mean']:,.0f}", interval)
     console.print(result)
+    for note in flat_sweep_notes(table, variations):
+        console.print(f"[yellow]note[/]: {note}")
     console.print(f"[green]written to[/] {outcome.folder.root} (sweep.csv, sweep.png)")
 
 
@@ -385,15 +541,15 @@ def sensitivity(
         int, typer.Option(min=1, help="Replications per variant (paired on common random numbers).")
     ] = 2,
     trajectories: Annotated[int, typer.Option(min=2, help="Morris trajectories.")] = 6,
-    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="Master seed.")] = None,
-    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
+    seed: SeedOpt = None,
+    jobs: JobsOpt = DEFAULT_JOBS,
     out: Annotated[Path | None, typer.Option(help="Results folder.")] = None,
     overrides: SetOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", metavar="")] = False,
 ) -> None:
     """Rank the parameters that move emergency admissions and income at risk most."""
     extra = list(overrides or [])
-    config = resolve(scenario, area=area, overrides=extra).config
+    config = resolve(_scenario_path(scenario), area=area, overrides=extra).config
     ref_path = reference or default_scenario_paths()[0]
     ref = resolve(ref_path, area=area, overrides=extra).config
     ranges = [parse_range(t) for t in param] if param else default_ranges(config)
@@ -438,7 +594,7 @@ def calibrate(
     seed: Annotated[
         int, typer.Option(min=0, max=MAX_SEED, help="Seed (common random numbers).")
     ] = 1,
-    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
+    jobs: JobsOpt = DEFAULT_JOBS,
     identifiability: Annotated[
         bool, typer.Option(help="Refit from another starting point and compare.")
     ] = True,
@@ -471,7 +627,7 @@ def calibrate(
         if identifiability
         else None
     )
-    write_outputs(folder, result, report, ident, area)
+    changed = write_outputs(folder, result, report, ident, area)
     console = Console()
     table = Table(title=f"{base.area.display_name}: baseline fit", title_justify="left")
     for name in ("metric", "target", "simulated (95% CI)", "error", "fitted"):
@@ -492,7 +648,12 @@ def calibrate(
         console.print(f"identifiability: refit from another start differs by at most {worst:.1%}")
     console.print(
         f"{'converged' if result.converged else 'NOT converged'} in {len(result.history)} "
-        f"iterations, {time.perf_counter() - started:.0f} s; written {folder / 'fitted.toml'}"
+        f"iterations, {time.perf_counter() - started:.0f} s; "
+        + (
+            "written " + ", ".join(p.name for p in changed) + f" in {folder}"
+            if changed
+            else f"the fit is unchanged: {folder} left as it was"
+        )
     )
 
 
@@ -511,7 +672,9 @@ def report(
     formats = tuple(f.strip() for f in format.split(",") if f.strip())
     unknown = sorted(set(formats) - {"html", "docx", "xlsx"})
     if unknown:
-        raise InputError.single(COMMAND_LINE, "--format", format, f"unknown formats {unknown}")
+        raise InputError.single(
+            OPTION, "--format", format, f"unknown formats {unknown}; choose from html, docx, xlsx"
+        )
     folder = ResultsFolder(results)
     manifest = folder.read_manifest()
     written: list[Path] = []
@@ -535,11 +698,13 @@ def report(
 @guarded
 def decompose(
     results: Annotated[Path, typer.Argument(help="A results folder written by ucsim run.")],
-    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
+    jobs: JobsOpt = DEFAULT_JOBS,
     backend: Annotated[
         BackendChoice, typer.Option(help="Where replications run.")
     ] = BackendChoice.loky,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", metavar="", help="Print nothing but errors.")
+    ] = False,
 ) -> None:
     """Each lever's contribution: re-run every scenario with one lever off at a time (same
     seed and replications), write decomposition.csv and refresh the report."""
@@ -583,7 +748,7 @@ def finance(
         ),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Replace a pricing of the same name.")
+        bool, typer.Option("--force", metavar="", help="Replace a pricing of the same name.")
     ] = False,
 ) -> None:
     """Reprice an existing run (no re-simulation) as a new, named pricing in finance/NAME/.
@@ -601,7 +766,7 @@ def finance(
         r"[A-Za-z0-9][A-Za-z0-9_.-]*", pricing_name
     ):
         raise InputError.single(
-            COMMAND_LINE,
+            OPTION,
             "--name",
             pricing_name,
             f"letters, digits, '.', '_' and '-' only, and not '{DEFAULT_PRICING}'",
@@ -609,7 +774,7 @@ def finance(
     directory = results / PRICINGS_DIR / pricing_name
     if directory.exists() and not force:
         raise InputError.single(
-            COMMAND_LINE,
+            OPTION,
             "--name",
             pricing_name,
             f"{directory} exists: choose another --name or add --force to replace it",
@@ -669,16 +834,33 @@ def warmup(
     area: AreaOpt = None,
     days: Annotated[int, typer.Option(min=20, help="Days to simulate from empty.")] = 365,
     replications: Annotated[int, typer.Option(min=1, help="Replications per scenario.")] = 5,
-    seed: Annotated[int | None, typer.Option(min=0, max=MAX_SEED, help="Master seed.")] = None,
-    jobs: Annotated[int, typer.Option(min=1, help="Parallel workers.")] = DEFAULT_JOBS,
-    out: Annotated[Path | None, typer.Option(help="Folder for warmup.png and CSVs.")] = None,
+    seed: SeedOpt = None,
+    jobs: JobsOpt = DEFAULT_JOBS,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for warmup.png and CSVs (default: a new results/warmup-AREA-TIME)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", metavar="", help="Write into an --out folder that already has results."
+        ),
+    ] = False,
     overrides: SetOpt = None,
 ) -> None:
     """Plot bed occupancy, A&E queue and onward care from empty; suggest a warm-up (MSER-5)."""
     paths = list(scenarios or default_scenario_paths())
-    configs = [resolve(p, area=area, overrides=list(overrides or [])).config for p in paths]
+    configs = [
+        resolve(_scenario_path(p), area=area, overrides=list(overrides or [])).config for p in paths
+    ]
+    if out is not None and (out / "warmup_series.csv").exists() and not force:
+        raise InputError.single(
+            OPTION, "--out", str(out), "already holds a warm-up analysis: add --force to replace it"
+        )
     analysis = analyse_warmup(configs, days, replications, seed, "loky", jobs)
-    folder = out or project_root() / "results" / f"warmup-{configs[0].area.name}"
+    folder = out or _default_out(f"warmup-{configs[0].area.name}")
     plot_warmup(analysis, folder / "warmup.png", configs[0].area.display_name)
     write_csv(folder / "warmup_series.csv", analysis.daily)
     write_csv(folder / "warmup_truncation.csv", analysis.truncation)
@@ -732,8 +914,8 @@ def diff(
 ) -> None:
     """Show the parameters in which two resolved scenarios differ."""
     extra = list(overrides or [])
-    a = resolve(first, area=area, overrides=extra)
-    b = resolve(second, area=area, overrides=extra)
+    a = resolve(_scenario_path(first), area=area, overrides=extra)
+    b = resolve(_scenario_path(second), area=area, overrides=extra)
     rows = config_differences(a.config, b.config)
     table = Table(
         title=f"{a.config.scenario.name} vs {b.config.scenario.name}", title_justify="left"
@@ -754,22 +936,27 @@ def _shown(value: object) -> str:
 @app.command()
 @guarded
 def areas() -> None:
-    """List the shipped areas and their sources."""
-    table = Table(title="Shipped areas", title_justify="left")
-    columns = ("area", "name", "baseline", "practices", "registered", "localities", "calibration")
-    for name in (*columns, "sources"):
-        table.add_column(name, overflow="fold")
+    """List the shipped areas and their sources (one block per area: reads at 80 columns)."""
+    console = Console()
     for folder in list_area_dirs():
         info = read_toml(folder / "area.toml").get("area", {})
         practices = load_practices(folder / info.get("practices_file", "practices.csv"))
-        table.add_row(
-            folder.name,
-            str(info.get("display_name", "")),
-            str(info.get("baseline_year", "")),
-            str(len(practices)),
-            f"{sum(p.list_size for p in practices):,}",
-            str(len({p.locality for p in practices})),
-            fit_status(folder),
-            str(info.get("description", "")),
+        finance = all((folder / f).exists() for f in ("providers.toml", "tariffs.toml"))
+        table = Table(
+            title=f"{folder.name}: {info.get('display_name', '')}",
+            title_justify="left",
+            show_header=False,
         )
-    Console().print(table)
+        table.add_column("field", style="bold")
+        table.add_column("value", overflow="fold")
+        for field, value in (
+            ("baseline year", str(info.get("baseline_year", ""))),
+            ("practices", str(len(practices))),
+            ("registered", f"{sum(p.list_size for p in practices):,}"),
+            ("localities", str(len({p.locality for p in practices}))),
+            ("calibration", fit_status(folder)),
+            ("finance", "providers and tariffs" if finance else "none (no income at risk)"),
+            ("sources", str(info.get("description", ""))),
+        ):
+            table.add_row(field, value)
+        console.print(table)

@@ -33,6 +33,7 @@ ANNOTATION_KEYS = frozenset({"value", "unit", "source", "confidence", "note", "p
 CONFIDENCE_CODES = frozenset({"S", "P", "E"})
 DEFAULT_AREA = "dudley"
 COMMAND_LINE = "--set"
+OPTION = "command line"  # the file of an error in a command-line option other than --set
 PRACTICE_COLUMNS = (
     "practice_code",
     "practice_name",
@@ -278,12 +279,15 @@ def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
 
 
 def _origin_of(path: str, origins: Mapping[str, str]) -> str:
+    """Where the value at ``path`` came from: its own entry, a table above it, or (for an
+    unknown table created by an override) the override below it."""
     probe = path
     while probe:
         if probe in origins:
             return origins[probe]
         probe = probe.rpartition(".")[0]
-    return ""
+    below = [origin for key, origin in origins.items() if key.startswith(f"{path}.")]
+    return below[0] if below else ""
 
 
 def _problems_from(exc: ValidationError, origins: Mapping[str, str]) -> list[InputProblem]:
@@ -368,15 +372,19 @@ def list_area_dirs(root: Path | None = None) -> list[Path]:
     return sorted(p for p in base.iterdir() if (p / "area.toml").exists()) if base.exists() else []
 
 
-def with_overrides(config: ModelConfig, overrides: Mapping[str, Any]) -> ModelConfig:
-    """A new validated config with dotted-path values replaced; ``config`` is untouched."""
+def with_overrides(
+    config: ModelConfig, overrides: Mapping[str, Any], origin: str = "<python>"
+) -> ModelConfig:
+    """A new validated config with dotted-path values replaced; ``config`` is untouched.
+
+    ``origin`` names where the values came from in any error (an option such as --vary)."""
     tree: dict[str, Any] = config.model_dump()
     for path, value in overrides.items():
         tree = tree_with(tree, path, value)
     try:
         return ModelConfig.model_validate(tree)
     except ValidationError as exc:
-        raise InputError(_problems_from(exc, {p: "<python>" for p in overrides})) from None
+        raise InputError(_problems_from(exc, {p: origin for p in overrides})) from None
 
 
 def config_differences(a: ModelConfig, b: ModelConfig) -> list[tuple[str, Any, Any]]:

@@ -24,6 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from sim import charts
 from sim.calibration import fit_label
+from sim.costs import INVESTMENT, NET_POSITION, SPEND_AVOIDED
 from sim.decomposition import DECOMPOSITION_FILE, INCOME_METRIC
 from sim.finance_report import FinanceSection, build_finance_section, sensitivity_with_levers
 from sim.loading import project_root, read_toml
@@ -138,6 +139,8 @@ class ReportContent:
     title: str
     area: str
     run_id: str
+    created: str  # the run's creation time (ISO 8601)
+    tool_version: str
     reference: str
     final_year: str
     first_year: str
@@ -343,6 +346,9 @@ def build_content(root: Path) -> ReportContent:
                     f"in {final_label}: {money(top['income_at_risk'])} (95% interval "
                     f"{span(top['ci_low'], top['ci_high'], money)}){flat_text}."
                 )
+                net_point = _net_point(root, scenario, last_year, final_label)
+                if net_point:
+                    points.append(net_point)
     unscored = targets.drop_duplicates(["target_id", "year"])
     mismatched = unscored[unscored["status"] == "baseline mismatch"]
     if len(mismatched):
@@ -453,6 +459,8 @@ def build_content(root: Path) -> ReportContent:
         title=f"{manifest['area_name']}: urgent care scenarios {first_label} to {final_label}",
         area=manifest["area_name"],
         run_id=run_id,
+        created=str(manifest.get("created", "")),
+        tool_version=str(manifest.get("version", "")),
         reference=reference,
         final_year=final_label,
         first_year=first_label,
@@ -668,6 +676,23 @@ def share_of_requirement(share: float) -> str:
     if share < 0:
         return "none: moves the wrong way"
     return "over 200%" if share > 2 else percent(share, 0)
+
+
+def _net_point(root: Path, scenario: str, year: int, label: str) -> str:
+    """The commissioner's net position in one sentence (investment costs are estimates)."""
+    path = root / "net_position.csv"
+    if not path.exists():
+        return ""
+    net = pd.read_csv(path)
+    mine = net[(net["scenario"] == scenario) & (net["year"] == year)].set_index("measure")
+    if mine.empty:
+        return ""
+    value = mine["value"]
+    return (
+        f"The commissioner's net position for {scenario} in {label}: "
+        f"{money(value[NET_POSITION])} (investment {money(value[INVESTMENT])}, mostly "
+        f"estimated unit costs, against {money(value[SPEND_AVOIDED])} of spend avoided)."
+    )
 
 
 def _gap_rows(targets: pd.DataFrame, reference: str) -> list[dict[str, Any]]:

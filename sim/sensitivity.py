@@ -22,7 +22,7 @@ from sim.batch import PROVIDERS_FILE, TARIFFS_FILE, BatchOptions, Progress, run_
 from sim.config import ModelConfig
 from sim.errors import InputError
 from sim.finance import simulated_income
-from sim.loading import COMMAND_LINE, parse_override, with_overrides
+from sim.loading import OPTION, parse_override, with_overrides
 from sim.store import write_csv
 from sim.tariffs import load_finance_inputs
 
@@ -58,7 +58,7 @@ def _base_value(config: ModelConfig, path: str) -> Any:
     for part in path.split("."):
         node = node[part] if isinstance(node, dict) else getattr(node, part, None)
         if node is None:
-            raise InputError.single(COMMAND_LINE, "--param", path, "no such parameter")
+            raise InputError.single(OPTION, "--param", path, "no such parameter")
     return node
 
 
@@ -85,9 +85,9 @@ def parse_range(text: str) -> ParameterRange:
     try:
         low, high = (float(x) for x in str(raw).split(":"))
     except ValueError:
-        raise InputError.single(COMMAND_LINE, "--param", text, "expected path=low:high") from None
+        raise InputError.single(OPTION, "--param", text, "expected path=low:high") from None
     if high <= low:
-        raise InputError.single(COMMAND_LINE, "--param", text, "high must exceed low")
+        raise InputError.single(OPTION, "--param", text, "high must exceed low")
     return ParameterRange(path, low, high)
 
 
@@ -129,13 +129,13 @@ def _variants(
     pairs: dict[str, str] = {}
     for index, values in enumerate(settings):
         name = f"{scenario.scenario.name}--{tag}{index:03d}"
-        variant = with_overrides(scenario, values).renamed(name)
+        variant = with_overrides(scenario, values, origin="--param").renamed(name)
         configs.append(variant)
         if all(path.startswith("interventions.") for path in values):
             pairs[name] = reference.scenario.name
         else:
             ref_name = f"{reference.scenario.name}--{tag}{index:03d}"
-            configs.append(with_overrides(reference, values).renamed(ref_name))
+            configs.append(with_overrides(reference, values, origin="--param").renamed(ref_name))
             pairs[name] = ref_name
     return configs, pairs
 

@@ -21,10 +21,18 @@ import pandas as pd
 from sim.batch import BatchOptions, BatchOutcome, Progress, run_batch
 from sim.config import ModelConfig
 from sim.errors import InputError
-from sim.loading import COMMAND_LINE, parse_override, with_overrides
+from sim.loading import OPTION, parse_override, with_overrides
 from sim.store import write_csv
 
 SWEEP_METRICS = ("emergency_admissions", "ae_attendances", "ae_4h_performance", "bed_occupancy")
+# How busy the resource a swept parameter sizes is: a flat sweep is explained by it.
+LOAD_OF = {
+    "services.rapid_response": "rrt_utilisation",
+    "interventions.rapid_response": "rrt_utilisation",
+    "services.ae": "ae_clinician_utilisation",
+    "services.wards": "bed_occupancy",
+    "services.ambulance": "ambulance_mean_wait_minutes",
+}
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ def parse_variation(text: str) -> Variation:
         return Variation(path, tuple(parse_override(f"v={v}")[1] for v in spec.split(",")))
     except ValueError:
         raise InputError.single(
-            COMMAND_LINE, "--vary", text, "expected path=start:stop:step (step > 0) or path=a,b,c"
+            OPTION, "--vary", text, "expected path=start:stop:step (step > 0) or path=a,b,c"
         ) from None
 
 
@@ -63,7 +71,7 @@ def grid(
     points = []
     for index, combo in enumerate(itertools.product(*(v.values for v in variations))):
         values = {v.path: value for v, value in zip(variations, combo, strict=True)}
-        config = with_overrides(base, values)
+        config = with_overrides(base, values, origin="--vary")
         name = f"{base.scenario.name}--{index:03d}"
         points.append(
             (
@@ -128,3 +136,37 @@ def plot_sweep(table: pd.DataFrame, variations: Sequence[Variation], path: Path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def flat_sweep_notes(table: pd.DataFrame, variations: Sequence[Variation]) -> list[str]:
+    """Why a key metric does not move across the grid, in words: its final-year means
+    all lie within one 95% half-width of each other, and the swept resource's own load
+    (utilisation or occupancy) says whether it was ever the constraint."""
+    last = table[table["year"] == table["year"].max()]
+    x = variations[0].path
+    notes = []
+    for metric in ("emergency_admissions", "ae_attendances"):
+        rows = last[last["metric"] == metric]
+        if rows.empty or len(rows) < 2:
+            continue
+        spread = float(rows["mean"].max() - rows["mean"].min())
+        half_width = float(((rows["ci_high"] - rows["ci_low"]) / 2).max())
+        if not spread <= max(half_width, 0.0):
+            continue
+        text = (
+            f"{metric} is flat across {x} (final-year means within {spread:,.0f} of each other, "
+            f"inside the 95% half-width {half_width:,.0f}): the swept capacity does not bind "
+            "on it"
+        )
+        load_metric = next((m for prefix, m in LOAD_OF.items() if x.startswith(prefix)), None)
+        load = last[last["metric"] == load_metric] if load_metric else last.iloc[0:0]
+        if len(load):
+            low, high = float(load["mean"].min()), float(load["mean"].max())
+            shown = (
+                f"{low:.0%} to {high:.0%}"
+                if "utilisation" in str(load_metric) or load_metric == "bed_occupancy"
+                else f"{low:,.1f} to {high:,.1f}"
+            )
+            text += f"; {load_metric} runs at {shown} across the grid"
+        notes.append(text + ".")
+    return notes

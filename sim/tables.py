@@ -125,10 +125,10 @@ def differences_table(
     return table
 
 
-def _signed_interval(low: float, high: float) -> str:
+def _signed_interval(low: float, high: float, spec: str = "+,.0f") -> str:
     if math.isnan(low) or math.isnan(high):
         return "needs 2+ replications"
-    return f"{low:+,.0f} to {high:+,.0f}"
+    return f"{low:{spec}} to {high:{spec}}"
 
 
 RAG_STYLE = {"green": "bold green", "amber": "bold yellow", "red": "bold red"}
@@ -237,3 +237,93 @@ def discrepancy_table(discrepancies: pd.DataFrame) -> Table:
             f"£{row.difference:+,.0f}",
         )
     return table
+
+
+# The terminal's compact view: what fits 80 columns (``--wide`` prints every metric).
+KEY_FIGURES: tuple[tuple[str, str], ...] = (
+    ("emergency_admissions", "Emergency admissions"),
+    ("ae_attendances", "A&E attendances, type 1"),
+    ("ae_attendances_all_types", "A&E, all types"),
+    ("ucc_attendances", "UCC attendances"),
+    ("ae_4h_performance", "A&E 4-hour performance"),
+    ("ae_mean_time_hours", "Mean hours in A&E"),
+    ("bed_days", "Bed days"),
+    ("bed_occupancy", "Bed occupancy (core)"),
+    ("trolley_waits_over_12h", "12-hour trolley waits"),
+    ("rrt_referrals", "Rapid response referrals"),
+)
+LABELS = dict(KEY_FIGURES)
+
+
+def key_figures_table(summary: pd.DataFrame, reference: str, scenarios: Sequence[str]) -> Table:
+    """The reference's first year beside every scenario's final year (means)."""
+    first, last = summary["year"].min(), summary["year"].max()
+    fy = summary.drop_duplicates("year").set_index("year")["financial_year"]
+    table = Table(
+        title=f"Key figures: {fy[first]} ({reference}) and {fy[last]} by scenario (means)",
+        title_justify="left",
+    )
+    table.add_column("measure", max_width=26)
+    table.add_column(f"{fy[first]}", justify="right")
+    for scenario in scenarios:
+        table.add_column(scenario, justify="right", max_width=12, overflow="fold")
+    means = summary.set_index(["scenario", "year", "metric"])["mean"]
+    for metric, label in KEY_FIGURES:
+        if (reference, first, metric) not in means.index:
+            continue
+        cells = [format_value(metric, means[(reference, first, metric)])]
+        cells += [format_value(metric, means.get((s, last, metric), math.nan)) for s in scenarios]
+        table.add_row(label, *cells)
+    return table
+
+
+def compact_differences_table(differences: pd.DataFrame) -> Table:
+    """Final-year paired differences from the reference, key measures only."""
+    last = differences["year"].max()
+    rows = differences[(differences["year"] == last) & differences["metric"].isin(LABELS)]
+    reference = rows["reference"].iloc[0] if len(rows) else ""
+    year = rows["financial_year"].iloc[0] if len(rows) else ""
+    table = Table(title=f"Difference from {reference}, {year} (paired 95%)", title_justify="left")
+    table.add_column("scenario", max_width=12, overflow="fold")
+    table.add_column("measure", max_width=26)
+    table.add_column("difference", justify="right")
+    table.add_column("95% interval", justify="right")
+    order = {m: i for i, (m, _) in enumerate(KEY_FIGURES)}
+    rows = rows.assign(order=rows["metric"].map(order)).sort_values(["scenario", "order"])
+    for row in rows.itertuples():
+        if row.metric in SHARE_METRICS:  # percentage points
+            scale, spec, unit = 100.0, "+.1f", " pts"
+        elif row.metric in DECIMAL_METRICS:
+            scale, spec, unit = 1.0, "+,.2f", ""
+        else:
+            scale, spec, unit = 1.0, "+,.0f", ""
+        difference = f"{scale * row.mean_difference:{spec}}{unit}"
+        interval = _signed_interval(scale * row.ci_low, scale * row.ci_high, spec)
+        table.add_row(row.scenario, LABELS[row.metric], difference, interval)
+    return table
+
+
+def targets_overview_table(targets: pd.DataFrame, scenarios: Sequence[str]) -> tuple[Table, str]:
+    """Scored target-years with each scenario's status and p_met; a line counting the rest."""
+    table = Table(title="Targets scored (status, p_met)", title_justify="left")
+    table.add_column("target", max_width=30)
+    table.add_column("year")
+    for scenario in scenarios:
+        table.add_column(scenario, max_width=13, overflow="fold")
+    scored = targets[targets["status"].isin(RAG_STYLE) | (targets["status"] == "baseline mismatch")]
+    for (target_id, year), group in scored.groupby(["target_id", "year"], sort=False):
+        mine = group.set_index("scenario")
+        cells = []
+        for scenario in scenarios:
+            if scenario not in mine.index:
+                cells.append("")
+                continue
+            row = mine.loc[scenario]
+            style = RAG_STYLE.get(str(row["status"]), "")
+            p = "" if math.isnan(row["p_met"]) else f" {row['p_met']:.2f}"
+            cells.append(f"[{style}]{row['status']}[/]{p}" if style else str(row["status"]))
+        table.add_row(str(target_id).replace("_", " "), str(year), *cells)
+    rest = targets[~targets.index.isin(scored.index)].drop_duplicates(["target_id", "year"])
+    counts = rest["status"].value_counts()
+    line = ", ".join(f"{n} {status}" for status, n in counts.items())
+    return table, (f"also {line} (targets.csv and the report list them)" if line else "")

@@ -9,17 +9,25 @@ price is converted to the price base with the stated cost uplifts, so a
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from sim.config import AGE_BANDS, NonNegativeFloat, Probability, StrictModel
 from sim.errors import InputError
-from sim.loading import ParameterNote, read_toml, split_annotations, tree_with, validated_file
+from sim.loading import (
+    COMMAND_LINE,
+    ParameterNote,
+    read_toml,
+    split_annotations,
+    tree_with,
+    validated_file,
+)
 from sim.metrics import TRIM_POINTS_DAYS
 
 SimulatedActivity = Literal["non_elective", "ae", "ucc", "ambulance", "community", "none"]
@@ -264,12 +272,39 @@ def _prices(tariffs: Tariffs, notes: Mapping[str, ParameterNote], file: str) -> 
     return prices
 
 
+def tariff_paths(model: type[BaseModel] = Tariffs, prefix: str = "") -> list[str]:
+    """Every settable dotted path of the tariffs (a dict field accepts any key below it)."""
+    paths = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        options = get_args(annotation) or (annotation,)
+        nested = [a for a in options if isinstance(a, type) and issubclass(a, BaseModel)]
+        if nested:
+            paths += tariff_paths(nested[0], f"{prefix}{name}.")
+        else:
+            paths.append(f"{prefix}{name}")
+    return paths
+
+
+def _check_tariff_path(path: str, value: Any) -> None:
+    """A --set path must name a tariff or rule; a typo gets the nearest valid one."""
+    known = tariff_paths()
+    if path in known or any(path.startswith(f"{k}.") for k in known if k.endswith("cost_uplift")):
+        return
+    close = difflib.get_close_matches(path, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise InputError.single(
+        COMMAND_LINE, path, value, f"not a tariff or payment rule{hint} (see tariffs.toml)"
+    )
+
+
 def load_finance_inputs(
     providers_path: Path, tariffs_path: Path, tariff_overrides: dict[str, Any] | None = None
 ) -> FinanceInputs:
     book_tree, book_notes, _ = split_annotations(read_toml(providers_path), str(providers_path))
     tariff_tree, tariff_notes, _ = split_annotations(read_toml(tariffs_path), str(tariffs_path))
     for path, value in (tariff_overrides or {}).items():
+        _check_tariff_path(path, value)
         tariff_tree = tree_with(tariff_tree, path, value)
     book = validated_file(ProviderBook, book_tree, providers_path)
     tariffs = validated_file(Tariffs, tariff_tree, tariffs_path)

@@ -122,12 +122,22 @@ def plot_warmup(analysis: WarmupAnalysis, path: Path, title: str) -> None:
     fig, axes = plt.subplots(len(series), 1, figsize=(8.3, 3.0 * len(series)), sharex=True)
     for ax, name in zip(axes, series, strict=True):
         part = analysis.daily[analysis.daily["series"] == name]
-        for colour, scenario in zip(colours, scenarios, strict=False):
+        # Scenarios whose levers start after the warm-up run identically here: widths
+        # and dashes shrink in turn, so a line drawn over another never hides it.
+        styles = ("-", "--", ":", "-.")
+        for i, (colour, scenario) in enumerate(zip(colours, scenarios, strict=False)):
             mine = part[part["scenario"] == scenario]
             for _, rep in mine.groupby("replication"):
                 ax.plot(rep["day"], rep["value"], color=colour, alpha=0.15, linewidth=0.6)
             mean = mine.groupby("day")["value"].mean()
-            ax.plot(mean.index, mean.to_numpy(), color=colour, linewidth=1.8, label=scenario)
+            ax.plot(
+                mean.index,
+                mean.to_numpy(),
+                color=colour,
+                linewidth=max(3.0 - 0.8 * i, 0.8),
+                linestyle=styles[i % len(styles)],
+                label=scenario,
+            )
         ax.axvline(analysis.suggested_days, color="black", linestyle="--", linewidth=1)
         ax.set_ylabel(name.replace("_", " ") + " (people)")
         ax.grid(alpha=0.3)

@@ -101,3 +101,17 @@ def test_same_seed_reproduces_the_fit(do_nothing: ModelConfig) -> None:
     second = fit(base, targets, replications=2, seed=3, max_iterations=2, jobs=1)
     assert first.k == second.k
     assert [h.relative_errors for h in first.history] == [h.relative_errors for h in second.history]
+
+
+def test_a_refit_that_only_changes_the_date_leaves_the_file_alone(tmp_path) -> None:
+    from sim.calibration import _write_if_changed
+
+    path = tmp_path / "fitted.toml"
+    assert _write_if_changed(path, 'source = "fitted by ucsim calibrate on 2026-11-27"\nk = 1\n')
+    before = path.read_text()
+    assert not _write_if_changed(
+        path, 'source = "fitted by ucsim calibrate on 2026-12-01"\nk = 1\n'
+    )
+    assert path.read_text() == before  # the committed file keeps its own date
+    assert _write_if_changed(path, 'source = "fitted by ucsim calibrate on 2026-12-01"\nk = 2\n')
+    assert "k = 2" in path.read_text()

@@ -69,7 +69,8 @@ def test_docx_opens_and_contains_the_target_table(reported: Path) -> None:
     listed = document.tables[headers.index(["Target", "Year(s)", "Why not modelled"])]
     assert len(listed.rows) == targets.loc[unmodelled, "target_id"].nunique() + 1  # once each
     first = [c.text for c in document.tables[0].rows[0].cells]  # the summary opens with the gap
-    assert first[:3] == ["Target", "Year", "Scenario"] and first[3].startswith("Required vs")
+    assert first[:2] == ["Target", "Year"] and first[2].startswith("Required vs")
+    assert first[3:] == ["best-case"]  # one column per scenario compared
     assert len(document.inline_shapes) == 4  # with the pricing sensitivity chart
 
 
@@ -218,3 +219,39 @@ def test_one_scenario_says_there_is_nothing_to_compare_and_shows_no_empty_tables
     html = (out / "report.html").read_text()
     assert "Provider Line </tr>" not in re.sub(r"<[^>]+>", " ", html).replace("  ", " ")
     assert len(re.findall(r'<img src="', html)) == 2  # activity and capacity only
+
+
+def test_board_paper_is_structured_for_pasting(reported: Path) -> None:
+    """Numbered captions with a source line, repeated header rows that never split, alt
+    text on every figure, page numbers in the footer, and the run's own properties."""
+    from docx.oxml.ns import qn
+
+    write_report(reported)  # with this code's numbering
+    document = Document(str(reported / "board_paper.docx"))
+    captions = [p.text for p in document.paragraphs if p.style.name == "Caption"]
+    tables = [c for c in captions if c.startswith("Table ")]
+    figures = [c for c in captions if c.startswith("Figure ")]
+    assert [int(c.split(":")[0].split()[1]) for c in tables] == list(range(1, len(tables) + 1))
+    assert len(tables) == len(document.tables)
+    assert len(figures) == len(document.inline_shapes) >= 3
+    sources = [p.text for p in document.paragraphs if p.text.startswith("Source: ucsim")]
+    assert len(sources) == len(tables) + len(figures)
+    for table in document.tables:
+        first = table.rows[0]._tr.trPr
+        assert first is not None and first.find(qn("w:tblHeader")) is not None
+        assert all(row._tr.trPr.find(qn("w:cantSplit")) is not None for row in table.rows)
+    for shape in document.inline_shapes:
+        assert len(shape._inline.docPr.get("descr", "")) > 40
+    footer = document.sections[0].footer.paragraphs[0]._p.xml
+    assert "PAGE" in footer and "NUMPAGES" in footer
+    manifest = json.loads((reported / "manifest.json").read_text())
+    properties = document.core_properties
+    assert properties.author == "ucsim" and properties.title.startswith(manifest["area_name"])
+    assert properties.created.isoformat()[:19] == manifest["created"][:19]
+    first_page = []
+    for block in document.element.body.iterchildren():
+        if block.xpath(".//w:br[@w:type='page']"):
+            break
+        first_page.append(block)
+    text = " ".join("".join(b.itertext()) for b in first_page)
+    assert "Executive summary" in text and "Table 1" in text and "net position" in text
