@@ -13,6 +13,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from sim.charts import FIGURE_TEXT
 from sim.report import ReportContent
 
 NHS_BLUE = "005EB8"
@@ -82,40 +83,6 @@ def _table(
     return table
 
 
-# What each chart shows, for its caption and for readers who cannot see it (alt text).
-FIGURES: dict[str, tuple[str, str]] = {
-    "activity": (
-        "Activity by scenario and year, with 95% bands and the targets' trajectories",
-        "Four line charts, one per measure (emergency admissions, A&E type 1 attendances, UCC "
-        "attendances, bed days), each scenario a line over the financial years with a shaded "
-        "95% band; dashed lines show target trajectories.",
-    ),
-    "contributions": (
-        "Each lever's contribution in the final year, with 95% whiskers",
-        "Horizontal bar charts of the change each lever makes to emergency admissions and to "
-        "all-types A&E attendances, one bar per scenario, with all levers together and the "
-        "interactions.",
-    ),
-    "income": (
-        "Simulated income at risk by provider in the final year, with 95% whiskers",
-        "Horizontal bars of each provider's simulated income at risk in millions of pounds, "
-        "one bar per scenario.",
-    ),
-    "capacity": (
-        "Capacity and performance in the final year by scenario",
-        "Bar charts of A&E four-hour performance, bed occupancy, waits for a bed and rapid "
-        "response use, one bar per scenario.",
-    ),
-    "finance_sensitivity": (
-        "Change in income at risk under other pricing assumptions and without the "
-        "length-of-stay lever",
-        "Tornado bars, one row per alternative assumption (trim points, prices, payment rules, "
-        "contract scaling, price base, length-of-stay lever), one panel per scenario, showing "
-        "the change in income at risk in millions of pounds.",
-    ),
-}
-
-
 @dataclass
 class Paper:
     """The document with numbered table and figure captions and a source line under each."""
@@ -143,7 +110,7 @@ class Paper:
         return table
 
     def figure(self, path: Any, name: str) -> None:
-        caption, alt = FIGURES[name]
+        caption, alt = FIGURE_TEXT[name]
         self.figures += 1
         self.document.add_picture(str(path), width=Cm(16.5))
         self.document.paragraphs[-1].paragraph_format.keep_with_next = True

@@ -61,6 +61,42 @@ TITLES = {
 }
 SHARES = SHARE_METRICS
 
+# What each chart shows, for its caption and for readers who cannot see it (alt text).
+FIGURE_TEXT: dict[str, tuple[str, str]] = {
+    "activity": (
+        "Activity by scenario and year, with 95% bands and the targets' trajectories",
+        "Four line charts, one per measure (emergency admissions, A&E type 1 attendances, UCC "
+        "attendances, bed days), each scenario a line over the financial years with a shaded "
+        "95% band; dashed lines show target trajectories.",
+    ),
+    "contributions": (
+        "Each lever's contribution in the final year, with 95% whiskers",
+        "Horizontal bar charts of the change each lever makes to emergency admissions and to "
+        "all-types A&E attendances, one bar per scenario, with all levers together and the "
+        "interactions.",
+    ),
+    "income": (
+        "Simulated income at risk by provider in the final year, with 95% whiskers",
+        "Horizontal bars of each provider's simulated income at risk in millions of pounds, "
+        "one bar per scenario.",
+    ),
+    "capacity": (
+        "A&E performance, time in A&E, bed occupancy, waits for a bed, delayed discharges and "
+        "rapid response use by scenario and year, with 95% whiskers",
+        "Six line charts over the financial years, one line per scenario with 95% whiskers: "
+        "A&E four-hour performance (%), mean hours in A&E, core bed occupancy (%), hours from "
+        "the decision to admit to a bed, delayed discharge bed days, rapid response "
+        "utilisation (%).",
+    ),
+    "finance_sensitivity": (
+        "Change in income at risk under other pricing assumptions and without the "
+        "length-of-stay lever",
+        "Tornado bars, one row per alternative assumption (trim points, prices, payment rules, "
+        "contract scaling, price base, length-of-stay lever), one panel per scenario, showing "
+        "the change in income at risk in millions of pounds.",
+    ),
+}
+
 
 def apply_style() -> None:
     sns.set_theme(context="paper", style="whitegrid", palette=list(OKABE_ITO), font_scale=1.0)
@@ -223,7 +259,7 @@ def contributions(table: pd.DataFrame, folder: Path, footnote: str) -> Path:
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=7.5, frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
-    return save(fig, folder, "lever_contributions", footnote.replace("Bands", "Whiskers"))
+    return save(fig, folder, "lever_contributions", footnote)
 
 
 def income_at_risk(
@@ -265,7 +301,15 @@ def income_at_risk(
         [names.get(p, p) for p in providers],
         fontsize=7,
     )
+    ax.invert_yaxis()  # first provider on top, and each group's bars in legend order
     ax.set_xlabel(f"simulated income at risk vs {reference} (£ million)", fontsize=7.5)
+    if "status" in finance.columns:
+        simulated = set(finance.loc[finance["status"] == "simulated", "provider"])
+        unpriced = [
+            names.get(p, p) for p in dict.fromkeys(finance["provider"]) if p not in simulated
+        ]
+        if unpriced:
+            footnote = f"Not simulated (no bar): {'; '.join(unpriced)}.\n{footnote}"
     year = last["financial_year"].iloc[0] if len(last) else ""
     ax.set_title(f"Income at risk, {year}", fontsize=9)
     if scenarios:

@@ -18,22 +18,17 @@ import pandas as pd
 from sim.costs import INVESTMENT, NET_POSITION, PROVIDER_INCOME_AT_RISK, SPEND_AVOIDED
 from sim.decomposition import DECOMPOSITION_FILE, INCOME_METRIC
 from sim.finance import effect_order
+from sim.formatting import pounds
 from sim.loading import read_toml
 from sim.pricing import TARIFFS_FILE, pricings
 
 LOS_LEVER = "enhanced_discharge"  # carries the length-of-stay multiplier
 
 
-def money(value: float) -> str:
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    return f"{sign}£{value / 1e6:,.2f}m" if value >= 1e6 else f"{sign}£{value:,.0f}"
-
-
 def _interval(low: float, high: float) -> str:
     if pd.isna(low) or pd.isna(high):
         return "interval needs 2 or more replications"
-    return f"{money(low)} to {money(high)}"
+    return f"{pounds(low)} to {pounds(high)}"
 
 
 @dataclass
@@ -137,7 +132,7 @@ def build_finance_section(
                     "provider": names.get(provider, provider),
                     "effect": effect,
                     "cells": [
-                        (money(r.income_at_risk), _interval(r.ci_low, r.ci_high))
+                        (pounds(r.income_at_risk), _interval(r.ci_low, r.ci_high))
                         for r in values.itertuples()
                     ],
                 }
@@ -153,7 +148,7 @@ def build_finance_section(
                     "total": measure == NET_POSITION,
                     "cells": [
                         (
-                            money(r.value),
+                            pounds(r.value),
                             _interval(r.ci_low, r.ci_high)
                             if measure != INVESTMENT
                             else "fixed by the cost model",
@@ -169,7 +164,7 @@ def build_finance_section(
                 {
                     "provider": names.get(r.provider, r.provider),
                     "line": r.label,
-                    "contract": money(r.contract_income),
+                    "contract": pounds(r.contract_income),
                     "simulated": "not simulated",
                     "difference": "",
                     "volumes": "",
@@ -181,11 +176,11 @@ def build_finance_section(
             {
                 "provider": names.get(r.provider, r.provider),
                 "line": r.label,
-                "contract": money(r.contract_income),
-                "simulated": money(r.simulated_income),
-                "difference": f"{money(r.difference)} ({r.difference_share:+.0%})"
+                "contract": pounds(r.contract_income),
+                "simulated": pounds(r.simulated_income),
+                "difference": f"{pounds(r.difference)} ({r.difference_share:+.0%})"
                 if pd.notna(r.difference_share)
-                else money(r.difference),
+                else pounds(r.difference),
                 "volumes": f"{volume} vs {r.simulated_volume:,.0f} {r.volume_unit}",
                 "note": r.note,
             }
@@ -198,7 +193,7 @@ def build_finance_section(
                 "parameter": parameter,
                 "setting": setting,
                 "cells": [
-                    (money(r.income_at_risk), f"{'+' if r.change >= 0 else ''}{money(r.change)}")
+                    (pounds(r.income_at_risk), f"{'+' if r.change >= 0 else ''}{pounds(r.change)}")
                     for r in values.itertuples()
                 ],
             }
@@ -227,8 +222,8 @@ def build_finance_section(
             net_value = float(mine["value"].iloc[0]) if len(mine) else float("nan")
             cells.append(
                 (
-                    money(at_risk) if pd.notna(at_risk) else "n/a",
-                    money(net_value) if pd.notna(net_value) else "n/a",
+                    pounds(at_risk) if pd.notna(at_risk) else "n/a",
+                    pounds(net_value) if pd.notna(net_value) else "n/a",
                 )
             )
         where = "results folder" if record.directory == root else f"finance/{record.name}/"

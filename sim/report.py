@@ -27,6 +27,7 @@ from sim.calibration import fit_label
 from sim.costs import INVESTMENT, NET_POSITION, SPEND_AVOIDED
 from sim.decomposition import DECOMPOSITION_FILE, INCOME_METRIC
 from sim.finance_report import FinanceSection, build_finance_section, sensitivity_with_levers
+from sim.formatting import money, pounds
 from sim.loading import project_root, read_toml
 from sim.metrics import HIGH_RISK_PERCENT
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
@@ -35,6 +36,8 @@ from sim.tables import format_value
 from sim.targets import BECAUSE_OF_PLAN, MET_WITHOUT_PLAN, RAG
 
 KEY_METRICS = ("emergency_admissions", "ae_attendances", "ucc_attendances", "bed_days")
+# The charts in the order the report shows them (their numbers follow it).
+FIGURE_ORDER = ("activity", "contributions", "income", "finance_sensitivity", "capacity")
 CAPACITY_METRICS = (
     "ae_4h_performance",
     "ae_mean_time_hours",
@@ -89,12 +92,6 @@ def span(low: float, high: float, shown: Callable[[float], str]) -> str:
 
 def whole(value: float) -> str:
     return f"{value:,.0f}"
-
-
-def money(value: float) -> str:
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    return f"{sign}£{value / 1e6:,.2f}m" if value >= 1e6 else f"{sign}£{value:,.0f}"
 
 
 def percent(value: float, digits: int = 1) -> str:
@@ -730,7 +727,7 @@ def _cell(mean: float, low: float, high: float) -> tuple[str, str]:
     """(mean, interval) as money, or 'not simulated' for a plan line the model lacks."""
     if pd.isna(mean):
         return ("not simulated", "")
-    return (money(mean), f"{money(low)} to {money(high)}" if pd.notna(low) else "")
+    return (pounds(mean), f"{pounds(low)} to {pounds(high)}" if pd.notna(low) else "")
 
 
 def _finance_rows(
@@ -780,7 +777,7 @@ def _plan_rows(
             {
                 "provider": names.get(provider, provider),
                 "line": LINE_LABELS.get(line, str(line).replace("_", " ")),
-                "plan": money(amount),
+                "plan": pounds(amount),
                 "cells": [_cell(*values.loc[s]) for s in scenarios],
             }
         )
@@ -883,24 +880,33 @@ def _methods(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+BANDS = "Bands: 95% intervals across replications."
+WHISKERS = "Whiskers: 95% intervals across replications."
+
+
 def make_figures(root: Path, content: ReportContent) -> dict[str, Path]:
+    """Each chart with a source line and, where it has them, what its bands or whiskers are."""
     summary = pd.read_csv(root / "summary.csv")
-    footnote = f"Source: ucsim, {content.run_id}. Bands: 95% intervals across replications."
+    source = f"Source: ucsim, {content.run_id}."
     folder = root / "figures"
     lines = _target_lines(root, summary)
     figures = {
-        "activity": charts.trajectories(summary, KEY_METRICS, folder, footnote, lines),
-        "capacity": charts.performance(summary, folder, footnote),
+        "activity": charts.trajectories(summary, KEY_METRICS, folder, f"{source} {BANDS}", lines),
+        "capacity": charts.performance(summary, folder, f"{source} {WHISKERS}"),
     }
     if (root / DECOMPOSITION_FILE).exists():
         figures["contributions"] = charts.contributions(
-            pd.read_csv(root / DECOMPOSITION_FILE), folder, footnote
+            pd.read_csv(root / DECOMPOSITION_FILE), folder, f"{source} {WHISKERS}"
         )
     if (root / "finance.csv").exists() and content.scenarios:
         providers = read_toml(root / "providers.toml") if (root / "providers.toml").exists() else {}
         names = {p["id"]: p["name"] for p in providers.get("provider", [])}
         figures["income"] = charts.income_at_risk(
-            pd.read_csv(root / "finance.csv"), names, folder, footnote, content.reference
+            pd.read_csv(root / "finance.csv"),
+            names,
+            folder,
+            f"{source} {WHISKERS}",
+            content.reference,
         )
         if (root / "finance_sensitivity.csv").exists():
             sensitivity = sensitivity_with_levers(root)
@@ -908,9 +914,16 @@ def make_figures(root: Path, content: ReportContent) -> dict[str, Path]:
                 figures["finance_sensitivity"] = charts.finance_tornado(
                     sensitivity,
                     folder,
-                    footnote.replace("Bands: 95% intervals across replications.", ""),
+                    f"{source} Each bar: one assumption changed, the run "
+                    "repriced (the length-of-stay row from ucsim decompose re-runs).",
                 )
     return figures
+
+
+def figure_labels(figures: dict[str, Path]) -> dict[str, tuple[int, str, str]]:
+    """Figure number, caption and alt text of each chart, in the order the report shows them."""
+    order = [name for name in FIGURE_ORDER if name in figures]
+    return {name: (number, *charts.FIGURE_TEXT[name]) for number, name in enumerate(order, start=1)}
 
 
 def _target_lines(root: Path, summary: pd.DataFrame) -> dict[str, pd.Series]:
@@ -944,7 +957,7 @@ def render_html(content: ReportContent) -> str:
     )
     template = env.get_template("report.html.j2")
     images = {name: _data_uri(path) for name, path in content.figures.items()}
-    return template.render(c=content, images=images)
+    return template.render(c=content, images=images, labels=figure_labels(content.figures))
 
 
 def write_report(root: Path, formats: tuple[str, ...] = ("html", "docx")) -> list[Path]:

@@ -489,7 +489,7 @@ def test_repricing_is_a_new_pricing_and_every_output_agrees(priced_run: Path) ->
     pd.testing.assert_frame_equal(pd.read_csv(priced_run / "finance.csv"), before)
     html = (priced_run / "report.html").read_text(encoding="utf-8")
     assert "no-marginal-rate" in html and "default" in html
-    from sim.report import money
+    from sim.formatting import pounds
 
     for frame, book_path in ((before, priced_run), (repriced, folder)):
         total = frame[
@@ -497,7 +497,7 @@ def test_repricing_is_a_new_pricing_and_every_output_agrees(priced_run: Path) ->
             & (frame["year"] == frame["year"].max())
             & (frame["line"] == "total_simulated")
         ]["income_at_risk"].sum()
-        assert money(total) in html
+        assert pounds(total) in html
         summary = load_workbook(book_path / "income_at_risk.xlsx", data_only=True)["Summary"]
         values = [c.value for r in summary.iter_rows() for c in r if isinstance(c.value, float)]
         one = frame[
