@@ -21,7 +21,7 @@ from sim.config import ModelConfig
 from sim.costs import COSTS_FILE, costs_file
 from sim.errors import InputError
 from sim.executors import Backend, Task, run_unordered
-from sim.loading import area_dir, config_sha256
+from sim.loading import OPTION, area_dir, config_sha256
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, target_discrepancies
 from sim.precision import KEY_METRICS, ReplicationRule, relative_precision
 from sim.pricing import (
@@ -97,6 +97,14 @@ def run_batch(
     if folder.exists():
         raise InputError.single(
             str(out), "--out", str(out), "already holds a run; use --resume to finish it"
+        )
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        # Nothing a user made is overwritten: only a new or empty folder takes a run.
+        raise InputError.single(
+            OPTION,
+            "--out",
+            str(out),
+            "is a file or a folder with other files in it: choose a new folder",
         )
     first = configs[0]
     seed = first.run.seed if options.seed is None else options.seed

@@ -133,14 +133,15 @@ def guarded(command: F) -> F:
                 raise
             err.print("[bold red]error:[/] invalid input", highlight=False)
             for problem in exc.problems:
-                err.print(f"  {problem}", highlight=False, markup=False)
+                err.print(f"  {problem}", highlight=False, markup=False, emoji=False)
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
             if _State.debug:
                 raise
-            err.print(f"[bold red]unexpected failure:[/] {type(exc).__name__}: {exc}", markup=True)
+            err.print("[bold red]unexpected failure:[/] ", end="")
+            err.print(f"{type(exc).__name__}: {exc}", markup=False, emoji=False, highlight=False)
             err.print("rerun with --debug for a traceback", style="dim")
             raise typer.Exit(1) from None
 
@@ -287,8 +288,33 @@ def run(
             max_replications=max_replications,
         )
         target = out or _default_out(configs[0].area.name)
+    elif conflicting := [
+        name
+        for name, given in (
+            ("scenario files", bool(scenarios)),
+            ("--area", area is not None),
+            ("--years", years is not None),
+            ("--replications", replications != "auto"),
+            ("--seed", seed is not None),
+            ("--set", bool(overrides)),
+            ("--out", out is not None),
+        )
+        if given
+    ]:
+        raise InputError.single(
+            OPTION,
+            "--resume",
+            str(resume),
+            f"finishes the run as recorded in its manifest; {', '.join(conflicting)} would "
+            "change it: leave them out, or start a new run in a new --out folder",
+        )
     elif (done := ResultsFolder(resume).read_manifest()).get("status") == "complete":
         checked_configs(ResultsFolder(resume), done)  # an edited config is still refused
+        if done.get("report") == "pending":  # stopped while writing the report
+            _write_report_recorded(ResultsFolder(resume))
+            console.print(f"report finished: {resume}")
+            _print_files(console, resume)
+            return
         reps = done["replications"]["used"]
         console.print(
             f"nothing to do: {resume} is complete ({reps} replications per scenario); "
@@ -310,8 +336,19 @@ def run(
             raise typer.Exit(130) from None
     _print_outcome(console, outcome, wide)
     if not no_report:
-        write_report(outcome.folder.root)
+        _write_report_recorded(outcome.folder)
     _print_files(console, outcome.folder.root)
+
+
+def _write_report_recorded(folder: ResultsFolder) -> None:
+    """The report, with the manifest saying "pending" until every file is written, so a
+    kill in this phase leaves a run that --resume completes."""
+    manifest = folder.read_manifest()
+    manifest["report"] = "pending"
+    folder.write_manifest(manifest)
+    write_report(folder.root)
+    manifest["report"] = "written"
+    folder.write_manifest(manifest)
 
 
 def _print_outcome(console: Console, outcome: BatchOutcome, wide: bool = False) -> None:
@@ -897,6 +934,14 @@ def validate(
             tree = config.model_dump(mode="json", exclude={"practices"})
             for line in provenance_lines(flatten(tree), item.provenance):
                 console.print(line, markup=False, highlight=False, soft_wrap=True)
+        for shadowed_path, (value, winner) in item.shadowed.items():
+            console.print(
+                f"note: {shadowed_path}: area.toml's {value!r} is not used; "
+                f"{Path(winner).name} sets it (area.toml's value is still checked)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
         console.print(
             f"[green]valid[/]: {path} -> scenario '{config.scenario.name}' on area "
             f"'{config.area.name}' ({len(config.practices)} practices, "

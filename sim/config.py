@@ -32,6 +32,16 @@ NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 HourOfDay = Annotated[float, Field(ge=0.0, le=24.0)]
+# Plausible ceilings for capacities, far above any English CCG's (Dudley: 14 ambulances,
+# 600 beds, 3 rapid response clinicians): they catch a typo or an extra zero before a
+# run tries to allocate it (vehicles = 10**12 would exhaust memory).
+Staff = Annotated[int, Field(ge=0, le=2_000)]
+Vehicles = Annotated[int, Field(ge=1, le=2_000)]
+Beds = Annotated[int, Field(ge=1, le=50_000)]
+Places = Annotated[int, Field(ge=0, le=50_000)]
+ListSize = Annotated[int, Field(gt=0, le=200_000)]  # the largest English practices: ~100,000
+PerThousandPerDay = Annotated[float, Field(ge=0.0, le=100.0)]  # GP slots, demand per 1,000
+MIN_SERVICE_HOURS = 1.0  # a service open less than an hour a day is a typo, not a service
 
 
 class StrictModel(BaseModel):
@@ -163,7 +173,7 @@ class Practice(StrictModel):
     practice_code: str = Field(min_length=1)
     practice_name: str = Field(min_length=1)
     locality: str = Field(min_length=1)
-    list_size: Annotated[int, Field(gt=0)]
+    list_size: ListSize
     list_size_confidence: Literal["S", "P", "E"]
     list_size_source: str
     age_mix: AgeMix
@@ -178,6 +188,20 @@ class AreaInfo(StrictModel):
     start_date: dt.date
     practices_file: str = "practices.csv"
     description: str = ""
+
+    @model_validator(mode="after")
+    def _baseline_year_starts_on_start_date(self) -> AreaInfo:
+        """Report years are counted from start_date, so the labels must agree with it."""
+        first = int(self.baseline_year[:4])
+        if (first + 1) % 100 != int(self.baseline_year[5:]):
+            raise ValueError(f"baseline_year {self.baseline_year!r} is not a financial year")
+        expected = dt.date(first, 4, 1)
+        if self.start_date != expected:
+            raise ValueError(
+                f"start_date {self.start_date} does not start baseline_year "
+                f"{self.baseline_year} (expected {expected}): years would be mislabelled"
+            )
+        return self
 
 
 class RunSettings(StrictModel):
@@ -285,9 +309,9 @@ class OpeningHours(StrictModel):
 
 class GPParams(StrictModel):
     hours: OpeningHours
-    sameday_slots_per_1000_per_day: NonNegativeFloat
-    weekend_slot_factor: NonNegativeFloat
-    routine_sameday_demand_per_1000_per_day: NonNegativeFloat
+    sameday_slots_per_1000_per_day: PerThousandPerDay
+    weekend_slot_factor: Annotated[float, Field(ge=0.0, le=10.0)]
+    routine_sameday_demand_per_1000_per_day: PerThousandPerDay
     outcome: dict[Literal["low", "medium", "high"], GPOutcomeShares]
     # Of the patients a GP sends to hospital who need admission, the share admitted
     # directly (assessment unit / bed bureau) rather than through A&E.
@@ -298,8 +322,17 @@ class NHS111Params(StrictModel):
     outcome: dict[Literal["low", "medium", "high"], NHS111OutcomeShares]
 
 
+def _check_hours(name: str, open_hour: float, close_hour: float) -> None:
+    if close_hour - open_hour < MIN_SERVICE_HOURS:
+        raise ValueError(
+            f"{name} open_hour {open_hour:g} to close_hour {close_hour:g}: close must be at "
+            f"least {MIN_SERVICE_HOURS:g} hour after open (24 = midnight); a closed service is "
+            "switched off by its capacity, not its hours"
+        )
+
+
 class RapidResponseParams(StrictModel):
-    staff: NonNegativeInt
+    staff: Staff
     open_hour: HourOfDay
     close_hour: HourOfDay
     response_target_hours: PositiveFloat
@@ -311,12 +344,17 @@ class RapidResponseParams(StrictModel):
     follow_up_visits: Annotated[int, Field(ge=0, le=14)] = 0
     acceptance: Probability
     managed_at_home: ProbabilityByAcuity
-    virtual_ward_places: NonNegativeInt
-    virtual_ward_days: NonNegativeFloat
+    virtual_ward_places: Places
+    virtual_ward_days: Annotated[float, Field(ge=0.0, le=90.0)]
+
+    @model_validator(mode="after")
+    def _open_some_hours(self) -> RapidResponseParams:
+        _check_hours("rapid response", self.open_hour, self.close_hour)
+        return self
 
 
 class AmbulanceParams(StrictModel):
-    vehicles: Annotated[int, Field(ge=1)]
+    vehicles: Vehicles
     hear_and_treat: ProbabilityByAcuity
     see_and_treat: ProbabilityByAcuity
     # Travel from dispatch to the scene (mean): the response time is the wait for a
@@ -328,16 +366,21 @@ class AmbulanceParams(StrictModel):
 
 
 class UCCParams(StrictModel):
-    clinicians: Annotated[int, Field(ge=1)]
+    clinicians: Annotated[int, Field(ge=1, le=2_000)]
     open_hour: HourOfDay
     close_hour: HourOfDay
     treatment_hours_mean: ByAcuity
     transfer_to_ae: ProbabilityByAcuity
 
+    @model_validator(mode="after")
+    def _open_some_hours(self) -> UCCParams:
+        _check_hours("UCC", self.open_hour, self.close_hour)
+        return self
+
 
 class AEParams(StrictModel):
-    clinicians_by_hour: list[NonNegativeInt] = Field(min_length=24, max_length=24)
-    triage_staff: Annotated[int, Field(ge=1)]
+    clinicians_by_hour: list[Staff] = Field(min_length=24, max_length=24)
+    triage_staff: Annotated[int, Field(ge=1, le=2_000)]
     triage_hours_mean: PositiveFloat
     treatment_hours_mean: ByAcuity
     treatment_time_distribution: Literal["lognormal", "exponential"] = "lognormal"
@@ -362,7 +405,7 @@ class AEParams(StrictModel):
 
 
 class WardParams(StrictModel):
-    beds: Annotated[int, Field(ge=1)]  # core (funded) beds for emergency admissions
+    beds: Beds  # core (funded) beds for emergency admissions
     # Escalation beds, as a share of core beds: used only while every core bed is
     # full, as trusts open escalation areas under pressure.
     escalation_bed_share: Annotated[float, Field(ge=0, le=1)] = 0.0
@@ -376,7 +419,7 @@ class WardParams(StrictModel):
     los_sigma: NonNegativeFloat
     same_day_discharge_share: Probability
     onward_care_share: ProbabilityByAgeBand
-    onward_care_places: Annotated[int, Field(ge=1)]
+    onward_care_places: Annotated[int, Field(ge=1, le=50_000)]
     onward_care_days_mean: PositiveFloat
     # A patient medically fit but waiting for an onward-care place leaves by another
     # route (home with family support, a self-funded placement) after this long.
@@ -419,11 +462,11 @@ class ExtendedGPAccess(Lever):
     # line with Whittaker 2016 (minor A&E attendances fell, total attendances did not),
     # or every acuity ("all", beyond that evidence).
     extended_hours_serve: Literal["low", "all"] = "low"
-    extra_slots_per_1000_per_day: NonNegativeFloat = 0.0
+    extra_slots_per_1000_per_day: PerThousandPerDay = 0.0
 
 
 class RapidResponseExpansion(Lever):
-    extra_staff: NonNegativeInt = 0
+    extra_staff: Staff = 0
     acceptance: Probability | None = None
     close_hour: HourOfDay | None = None
 
@@ -443,7 +486,7 @@ class CareHomeGPCover(Lever):
 
 class EnhancedDischarge(Lever):
     los_multiplier: Annotated[float, Field(gt=0.0, le=2.0)] = 1.0
-    extra_onward_care_places: NonNegativeInt = 0
+    extra_onward_care_places: Places = 0
 
 
 class SelfManagement(Lever):
@@ -487,6 +530,17 @@ class ModelConfig(StrictModel):
             raise ValueError(
                 f"demand.diagnosis.under_19_conditions names {sorted(unknown)}, not among "
                 f"population.conditions ({sorted(self.population.conditions)})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _extended_hours_after_opening(self) -> ModelConfig:
+        lever = self.interventions.rapid_response
+        if lever.enabled and lever.close_hour is not None:
+            _check_hours(
+                "rapid response (interventions.rapid_response.close_hour)",
+                self.services.rapid_response.open_hour,
+                lever.close_hour,
             )
         return self
 

@@ -66,6 +66,8 @@ class ResolvedConfig:
     config: ModelConfig
     provenance: Mapping[str, ParameterNote] = field(default_factory=dict)
     files: tuple[str, ...] = ()
+    # Values in area.toml that fitted.toml replaces: path -> (area.toml value, file that wins)
+    shadowed: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:
@@ -93,10 +95,18 @@ def default_scenario_paths(root: Path | None = None) -> list[Path]:
 
 def read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is accepted
+        return tomllib.loads(text)
     except FileNotFoundError:
         raise InputError.single(str(path), "", str(path), "file not found") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise InputError.single(
+            str(path), "", str(path), f"cannot be read: {exc.strerror}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InputError.single(
+            str(path), "", "", f"not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError.single(str(path), "", "", f"not valid TOML: {exc}") from None
 
@@ -220,12 +230,21 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path,
 def load_practices(path: Path) -> tuple[Practice, ...]:
     """Read and validate an area's practices CSV, naming the row and column of any fault."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a CSV saved by Excel starts with a byte-order mark
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             columns = reader.fieldnames or []
             rows = list(reader)
     except FileNotFoundError:
         raise InputError.single(str(path), "", str(path), "practices file not found") from None
+    except (IsADirectoryError, PermissionError) as exc:
+        raise InputError.single(
+            str(path), "", str(path), f"cannot be read: {exc.strerror}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InputError.single(
+            str(path), "", "", f"not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV"
+        ) from None
     missing = [c for c in PRACTICE_COLUMNS if c not in columns]
     unknown = [c for c in columns if c not in PRACTICE_COLUMNS]
     if missing or unknown:
@@ -327,6 +346,10 @@ def resolve(
     own_name = own_raw.get("scenario", {}).get("name", own_path.stem)
     scenario_tree = tree_with(scenario_tree, "scenario.name", own_name)
 
+    if area is not None and not area.strip():
+        raise InputError.single(
+            OPTION, "--area", area, "an area name is needed (or leave --area out)"
+        )
     area_name = area or scenario_tree.get("scenario", {}).get("area") or DEFAULT_AREA
     folder = area_dir(area_name, root)
     if not (folder / "area.toml").exists():
@@ -339,11 +362,19 @@ def resolve(
     origins: dict[str, str] = {}
     files: list[str] = []
     layers = [folder / "area.toml", *([folder / "fitted.toml"] if include_fitted else [])]
+    shadowed: dict[str, tuple[Any, str]] = {}  # still validated: see _check_shadowed
     for area_file in layers:
         if area_file.exists():
             values, file_notes, file_origins = split_annotations(
                 read_toml(area_file), str(area_file)
             )
+            if area_file.name == "fitted.toml":
+                flat_before = _flat(tree)
+                shadowed = {
+                    path: (flat_before[path], str(area_file))
+                    for path in _flat(values)
+                    if path in flat_before and flat_before[path] != _flat(values)[path]
+                }
             tree = deep_merge(tree, values)
             notes.update(file_notes)
             origins.update(file_origins)
@@ -355,6 +386,7 @@ def resolve(
     files.extend(str(p) for p, _ in chain)
     for text in overrides:
         dotted, value = parse_override(text)
+        _refuse_identity_override(dotted, value)
         tree = tree_with(tree, dotted, value)
         origins[dotted] = COMMAND_LINE
     practices_file = folder / str(tree.get("area", {}).get("practices_file", "practices.csv"))
@@ -364,7 +396,51 @@ def resolve(
         config = ModelConfig.model_validate(tree)
     except ValidationError as exc:
         raise InputError(_problems_from(exc, origins)) from None
-    return ResolvedConfig(config=config, provenance=notes, files=tuple(files))
+    if shadowed:
+        _check_shadowed(tree, shadowed, folder / "area.toml")
+    return ResolvedConfig(config=config, provenance=notes, files=tuple(files), shadowed=shadowed)
+
+
+def _check_shadowed(
+    tree: dict[str, Any],
+    shadowed: Mapping[str, tuple[Any, str]],
+    area_file: Path,
+) -> None:
+    """area.toml's own values where fitted.toml replaces them must still be valid: a
+    refit (or removing fitted.toml) would use them."""
+    check = tree
+    for path, (value, _) in shadowed.items():
+        check = tree_with(check, path, value)
+    try:
+        ModelConfig.model_validate(check)
+    except ValidationError as exc:
+        problems = [
+            p
+            for p in _problems_from(exc, {path: str(area_file) for path in shadowed})
+            if any(
+                p.field == s or p.field.startswith(f"{s}.") or s.startswith(f"{p.field}.")
+                for s in shadowed
+            )
+        ]
+        if problems:
+            raise InputError(problems) from None
+
+
+# Paths a --set may not change: they choose which files are loaded, not a parameter.
+IDENTITY_PATHS = {
+    "area": "the area is chosen with --area NAME (its files, targets and finance come with it)",
+    "scenario.area": "the area is chosen with --area NAME",
+    "scenario.name": "a scenario's name comes from its file (copy the file to rename it)",
+    "practices": "practices come from the area's practices.csv (edit that file)",
+}
+
+
+def _refuse_identity_override(dotted: str, value: Any) -> None:
+    for path, how in IDENTITY_PATHS.items():
+        if dotted == path or dotted.startswith(f"{path}."):
+            if dotted in ("area.display_name", "area.description"):
+                return  # labels only
+            raise InputError.single(COMMAND_LINE, dotted, value, f"cannot be set here: {how}")
 
 
 def list_area_dirs(root: Path | None = None) -> list[Path]:

@@ -38,13 +38,15 @@ is ``met without the plan``: a scenario gets no credit for it.
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.config import Probability, StrictModel
 from sim.indicators import roll_factor, years_between
@@ -120,6 +122,16 @@ class Target(StrictModel):
     source: str
     confidence: Literal["S", "P", "E"]
 
+    @field_validator("years")
+    @classmethod
+    def _financial_years(cls, years: list[str]) -> list[str]:
+        for year in years:
+            if not re.fullmatch(r"\d{4}/\d{2}", year) or (int(year[:4]) + 1) % 100 != int(year[5:]):
+                raise ValueError(f"{year!r} is not a financial year such as 2018/19")
+        if len(set(years)) != len(years):
+            raise ValueError(f"a year is listed twice: {years}")
+        return years
+
     @model_validator(mode="after")
     def _complete_for_its_kind(self) -> Target:
         if self.kind == "not_modelled":
@@ -141,6 +153,15 @@ class RAGRule(StrictModel):
     green_at_least: Probability = 0.8
     amber_at_least: Probability = 0.5
     baseline_tolerance: Probability = 0.10
+
+    @model_validator(mode="after")
+    def _green_above_amber(self) -> RAGRule:
+        if self.green_at_least < self.amber_at_least:
+            raise ValueError(
+                f"green_at_least ({self.green_at_least}) must not be below amber_at_least "
+                f"({self.amber_at_least})"
+            )
+        return self
 
     def status(self, p_met: float) -> str:
         if np.isnan(p_met):
@@ -171,6 +192,10 @@ class TargetSet(StrictModel):
 
     @model_validator(mode="after")
     def _discrepancies_name_comparable_targets(self) -> TargetSet:
+        ids = [t.id for t in self.target]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"target ids must be unique: {repeated} appear more than once")
         by_id = {t.id: t for t in self.target}
         for d in self.discrepancy:
             for name in d.targets:
@@ -312,7 +337,10 @@ def _measure(
     if values is None:
         if (target.metric, run.year0) in run.wide.columns:
             return "beyond the run", f"{year} is not among the simulated years"
-        return "not modelled", f"metric {target.metric} is not produced by the model"
+        produced = sorted({str(m) for m in run.wide.columns.get_level_values("metric")})
+        close = difflib.get_close_matches(target.metric, produced, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        return "not modelled", f"metric {target.metric} is not produced by the model{hint}"
     assert target.value is not None  # checked by Target's validator
     own_reference = run.values(reference, target.metric, year)
     if stated is not None:

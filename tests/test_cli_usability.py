@@ -114,3 +114,20 @@ def test_areas_reads_at_80_columns() -> None:
     assert result.exit_code == 0
     assert max(len(line) for line in result.output.splitlines()) <= 80
     assert "dudley: Dudley CCG" in result.output and "finance" in result.output
+
+
+def test_a_run_stopped_while_writing_its_report_is_finished_by_resume(small_run, tmp_path) -> None:
+    import json
+    import shutil
+
+    out, _ = small_run
+    copy = Path(shutil.copytree(out, tmp_path / "run"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert manifest["report"] == "written"
+    manifest["report"] = "pending"  # as a kill during the report phase leaves it
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    (copy / "board_paper.docx").unlink()
+    result = CliRunner().invoke(app, ["run", "--resume", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert (copy / "board_paper.docx").exists()
+    assert json.loads((copy / "manifest.json").read_text())["report"] == "written"
