@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import difflib
 import hashlib
+import io
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -93,20 +94,25 @@ def default_scenario_paths(root: Path | None = None) -> list[Path]:
     return [base / f"{name}.toml" for name in ("do-nothing", "base-case", "best-case")]
 
 
-def read_toml(path: Path) -> dict[str, Any]:
+def read_text(path: Path, what: str = "file") -> str:
+    """A user's text file as UTF-8 (a byte-order mark, as Excel writes, is accepted);
+    anything unreadable is an input error naming the file."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is accepted
-        return tomllib.loads(text)
+        return path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise InputError.single(str(path), "", str(path), "file not found") from None
+        raise InputError.single(str(path), "", str(path), f"{what} not found") from None
     except (IsADirectoryError, PermissionError) as exc:
-        raise InputError.single(
-            str(path), "", str(path), f"cannot be read: {exc.strerror}"
-        ) from None
+        rule = f"cannot be read: {exc.strerror}"
+        raise InputError.single(str(path), "", str(path), rule) from None
     except UnicodeDecodeError as exc:
-        raise InputError.single(
-            str(path), "", "", f"not UTF-8 text (byte {exc.start}): save it as UTF-8"
-        ) from None
+        rule = f"not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        raise InputError.single(str(path), "", "", rule) from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    text = read_text(path)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError.single(str(path), "", "", f"not valid TOML: {exc}") from None
 
@@ -229,22 +235,9 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path,
 
 def load_practices(path: Path) -> tuple[Practice, ...]:
     """Read and validate an area's practices CSV, naming the row and column of any fault."""
-    try:
-        # utf-8-sig: a CSV saved by Excel starts with a byte-order mark
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            columns = reader.fieldnames or []
-            rows = list(reader)
-    except FileNotFoundError:
-        raise InputError.single(str(path), "", str(path), "practices file not found") from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise InputError.single(
-            str(path), "", str(path), f"cannot be read: {exc.strerror}"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise InputError.single(
-            str(path), "", "", f"not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV"
-        ) from None
+    reader = csv.DictReader(io.StringIO(read_text(path, "practices file"), newline=""))
+    columns = list(reader.fieldnames or [])
+    rows = list(reader)
     missing = [c for c in PRACTICE_COLUMNS if c not in columns]
     unknown = [c for c in columns if c not in PRACTICE_COLUMNS]
     if missing or unknown:
