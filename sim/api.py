@@ -116,7 +116,7 @@ def reprice(out: str | Path, tariff_changes: Mapping[str, Any] | None = None) ->
     inputs, costs = load_pricing_inputs(folder.root, overrides=dict(tariff_changes or {}))
     configs = {name: folder.read_config(name) for name in manifest["scenarios"]}
     return compute_finance(
-        pd.read_parquet(folder.root / "kpis.parquet"),
+        folder.read_kpis(),
         inputs,
         costs,
         configs,

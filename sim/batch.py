@@ -183,6 +183,8 @@ def resume_batch(
     """Finish an interrupted batch: only the missing replications are run."""
     folder = ResultsFolder(out)
     manifest = folder.read_manifest()
+    for stale in folder.root.rglob(".*.tmp"):  # a write a kill interrupted (atomic_write)
+        stale.unlink()
     configs = checked_configs(folder, manifest)
     reps = manifest["replications"]
     options = BatchOptions(

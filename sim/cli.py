@@ -43,18 +43,7 @@ from sim.batch import (
     saved_target_contradictions,
     write_finance_outputs,
 )
-from sim.calibration import (
-    FitIteration,
-    fit,
-    fit_report,
-    fit_status,
-    fit_targets,
-    load_baseline,
-    write_outputs,
-)
-from sim.calibration import identifiability as calibration_identifiability
 from sim.config import MAX_SEED
-from sim.decomposition import decompose_results
 from sim.errors import InputError
 from sim.loading import (
     DEFAULT_AREA,
@@ -81,10 +70,7 @@ from sim.pricing import (
     write_pricing_record,
 )
 from sim.replication import timeline_for
-from sim.report import write_report
-from sim.sensitivity import default_ranges, morris, one_way, parse_range, plot_tornado
 from sim.store import ResultsFolder, command_line, now_iso, write_csv
-from sim.sweep import flat_sweep_notes, grid, parse_variation, plot_sweep, run_sweep
 from sim.tables import (
     annual_table,
     compact_differences_table,
@@ -99,7 +85,17 @@ from sim.tables import (
     targets_overview_table,
     targets_table,
 )
-from sim.warmup import analyse_warmup, plot_warmup
+
+# The report (matplotlib, python-docx, jinja2), calibration, sensitivity (SALib), sweep,
+# warm-up and decomposition are imported by the commands that use them: `ucsim --help`
+# and `ucsim validate` do not pay for them.
+
+
+def write_report(root: Path, formats: tuple[str, ...] = ("html", "docx")) -> list[Path]:
+    from sim.report import write_report as write
+
+    return write(root, formats)
+
 
 app = typer.Typer(
     add_completion=False,
@@ -107,7 +103,17 @@ app = typer.Typer(
     help="ucsim: discrete-event simulation of urgent care demand for NHS commissioners.",
 )
 F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_JOBS = max(1, os.cpu_count() or 1)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (CPU affinity and container limits), not the host's."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # platforms without affinity (macOS, Windows)
+        return max(1, os.cpu_count() or 1)
+
+
+DEFAULT_JOBS = usable_cores()
 
 
 class BackendChoice(str, enum.Enum):
@@ -527,6 +533,8 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", metavar="")] = False,
 ) -> None:
     """Run a grid of parameter values with replications; write sweep.csv and sweep.png."""
+    from sim.sweep import flat_sweep_notes, grid, parse_variation, plot_sweep, run_sweep
+
     base = resolve(_scenario_path(scenario), area=area, overrides=list(overrides or [])).config
     variations = [parse_variation(text) for text in vary]
     folder = out or _default_out(f"sweep-{base.area.name}")
@@ -585,6 +593,8 @@ def sensitivity(
     quiet: Annotated[bool, typer.Option("--quiet", metavar="")] = False,
 ) -> None:
     """Rank the parameters that move emergency admissions and income at risk most."""
+    from sim.sensitivity import default_ranges, morris, one_way, parse_range, plot_tornado
+
     extra = list(overrides or [])
     config = resolve(_scenario_path(scenario), area=area, overrides=extra).config
     ref_path = reference or default_scenario_paths()[0]
@@ -637,6 +647,16 @@ def calibrate(
     ] = True,
 ) -> None:
     """Fit the area's baseline year to calibration/AREA/baseline.toml; write fitted.toml."""
+    from sim.calibration import (
+        FitIteration,
+        fit,
+        fit_report,
+        fit_targets,
+        load_baseline,
+        write_outputs,
+    )
+    from sim.calibration import identifiability as calibration_identifiability
+
     folder = area_dir(area)
     baseline = load_baseline(folder / "baseline.toml")
     base = resolve(default_scenario_paths()[0], area=area, include_fitted=False).config
@@ -722,7 +742,7 @@ def report(
     ):
         write_finance_outputs(
             folder,
-            pd.read_parquet(results / "kpis.parquet"),
+            folder.read_kpis(),
             manifest,
             saved_target_contradictions(folder),
         )
@@ -745,6 +765,8 @@ def decompose(
 ) -> None:
     """Each lever's contribution: re-run every scenario with one lever off at a time (same
     seed and replications), write decomposition.csv and refresh the report."""
+    from sim.decomposition import decompose_results
+
     folder = ResultsFolder(results)
     with _progress(quiet) as on_progress:
         table = decompose_results(
@@ -816,7 +838,7 @@ def finance(
             pricing_name,
             f"{directory} exists: choose another --name or add --force to replace it",
         )
-    kpis = pd.read_parquet(results / "kpis.parquet")
+    kpis = folder.read_kpis()
     configs = {scenario: folder.read_config(scenario) for scenario in manifest["scenarios"]}
     tables = compute_finance(
         kpis,
@@ -888,6 +910,8 @@ def warmup(
     overrides: SetOpt = None,
 ) -> None:
     """Plot bed occupancy, A&E queue and onward care from empty; suggest a warm-up (MSER-5)."""
+    from sim.warmup import analyse_warmup, plot_warmup
+
     paths = list(scenarios or default_scenario_paths())
     configs = [
         resolve(_scenario_path(p), area=area, overrides=list(overrides or [])).config for p in paths
@@ -982,6 +1006,8 @@ def _shown(value: object) -> str:
 @guarded
 def areas() -> None:
     """List the shipped areas and their sources (one block per area: reads at 80 columns)."""
+    from sim.calibration import fit_status
+
     console = Console()
     for folder in list_area_dirs():
         info = read_toml(folder / "area.toml").get("area", {})

@@ -10,7 +10,7 @@ is an error rather than a silently ignored default.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -51,14 +51,27 @@ class StrictModel(BaseModel):
     # reports 100% 4-hour performance): rejected at validation, naming the field.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    # Where a number may arrive as text (a CSV cell): set True on that model.
+    numbers_from_text: ClassVar[bool] = False
+
     @field_validator("*", mode="before")
     @classmethod
     def _true_false_only_where_asked(cls, value: Any, info: ValidationInfo) -> Any:
-        """``true`` is not the number 1: a flag is accepted only by a yes/no field."""
-        if isinstance(value, bool) and info.field_name is not None:
-            annotation = cls.model_fields[info.field_name].annotation
-            if annotation is not bool and bool not in get_args(annotation):
-                raise ValueError("true/false is not accepted here: give a value")
+        """``true`` is not the number 1, and ``"600"`` is not the number 600: a flag is
+        accepted only by a yes/no field, and text only where text is meant."""
+        if info.field_name is None:
+            return value
+        annotation = cls.model_fields[info.field_name].annotation
+        options = get_args(annotation) or (annotation,)
+        if isinstance(value, bool) and bool not in options:
+            raise ValueError("true/false is not accepted here: give a value")
+        if (
+            isinstance(value, str)
+            and not cls.numbers_from_text
+            and str not in options
+            and any(t in (int, float) for t in options)
+        ):
+            raise ValueError("a number is needed here, not text (remove the quotes)")
         return value
 
 
@@ -118,6 +131,8 @@ class AcuityShares(ProbabilityByAcuity, Shares):
 class AgeMix(ProbabilityByAgeBand, Shares):
     """Shares of a registered list by age band."""
 
+    numbers_from_text = True  # a practices.csv cell
+
 
 class ContactShares(Shares):
     """Where an episode first seeks help."""
@@ -169,6 +184,8 @@ class NHS111OutcomeShares(Shares):
 
 class Practice(StrictModel):
     """One GP practice row of an area's practices table."""
+
+    numbers_from_text = True  # every cell of a CSV is text
 
     practice_code: str = Field(min_length=1)
     practice_name: str = Field(min_length=1)

@@ -125,7 +125,7 @@ def decompose_results(
     """Decompose a finished run in its results folder; writes ``decomposition.csv``."""
     manifest = folder.read_manifest()
     configs = [folder.read_config(name) for name in manifest["scenarios"]]
-    kpis = pd.read_parquet(folder.root / "kpis.parquet")
+    kpis = folder.read_kpis()
     table = run_decomposition(
         configs,
         kpis,

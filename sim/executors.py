@@ -62,7 +62,8 @@ def run_unordered(
     """Yield each task's result as soon as it is finished."""
     if not tasks:
         return
-    if backend == "sequential" or (backend == "loky" and jobs == 1):
+    jobs = max(1, min(jobs, len(tasks)))  # never more workers than tasks
+    if backend == "sequential" or (backend == "loky" and jobs == 1):  # no pool to start
         for task in tasks:
             yield run_task(task)
     elif backend == "loky":

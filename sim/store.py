@@ -150,8 +150,24 @@ class ResultsFolder:
                 str(self.root),
                 "no ucsim run here (manifest.json missing)",
             ) from None
-        except json.JSONDecodeError as exc:
+        except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+            raise InputError.single(
+                str(self.manifest_path), "", str(self.root), f"not a results folder: {exc.strerror}"
+            ) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError.single(str(self.manifest_path), "", "", f"unreadable: {exc}") from None
+
+    def read_kpis(self) -> pd.DataFrame:
+        """The run's KPI table; a missing or damaged file is an input error naming it."""
+        path = self.root / "kpis.parquet"
+        try:
+            return pd.read_parquet(path)
+        except FileNotFoundError:
+            raise InputError.single(str(path), "", "", "missing: the run did not finish") from None
+        except Exception as exc:  # pyarrow raises several kinds for a damaged file
+            raise InputError.single(
+                str(path), "", "", f"damaged ({type(exc).__name__}): re-run the batch"
+            ) from None
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         write_json(self.manifest_path, manifest)

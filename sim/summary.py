@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit  # Student t quantile, without importing scipy.stats
 
 from sim.indicators import SHARE_METRICS
 
@@ -31,7 +31,7 @@ def t_interval(
     if n < 2:
         return (mean, np.nan, np.nan, np.nan)
     sd = float(values.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n))
+    half = float(stdtrit(n - 1, 0.5 + confidence / 2) * sd / np.sqrt(n))
     return (mean, sd, mean - half, mean + half)
 
 
@@ -123,6 +123,6 @@ def welch_interval(
         diff = float(a.mean() - b.mean())
         return (diff, diff)
     dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, dof) * se)
+    half = float(stdtrit(dof, 0.5 + confidence / 2) * se)
     diff = float(a.mean() - b.mean())
     return (diff - half, diff + half)

@@ -36,6 +36,7 @@ def _validate(*extra: str) -> tuple[int, str]:
         ("practices=[]", "practices.csv"),
         ("services.ambulance.vehicles=1000000000000", "services.ambulance.vehicles"),
         ("services.wards.beds=true", "true/false is not accepted"),
+        ('services.wards.beds="600"', "a number is needed here, not text"),
         ("area.start_date=2015-04-01", "--area NAME"),
     ],
 )
@@ -69,6 +70,24 @@ def test_out_never_takes_a_folder_with_a_users_files(tmp_path: Path) -> None:
 def test_resume_refuses_options_that_would_change_the_run(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", "--resume", str(tmp_path), "--years", "3"])
     assert result.exit_code == 2 and "--years would change it" in " ".join(result.output.split())
+
+
+def test_damaged_results_are_input_errors_not_crashes(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("{ not json")
+    result = CliRunner().invoke(app, ["finance", str(tmp_path)])
+    assert result.exit_code == 2 and "manifest.json" in " ".join(result.output.split())
+    folder = tmp_path / "file-not-folder"
+    folder.write_text("x")
+    result = CliRunner().invoke(app, ["run", "--resume", str(folder)])
+    assert result.exit_code == 2, result.output
+
+
+def test_a_damaged_kpi_table_is_named(tmp_path: Path) -> None:
+    from sim.store import ResultsFolder
+
+    (tmp_path / "kpis.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(InputError, match=r"kpis\.parquet"):
+        ResultsFolder(tmp_path).read_kpis()
 
 
 def _area_copy(tmp_path: Path) -> Path:

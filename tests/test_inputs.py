@@ -39,7 +39,7 @@ BAD_INPUTS = {
     "wrong type": (
         '[services.rapid_response]\nstaff = "six"\n',
         "services.rapid_response.staff",
-        "valid integer",
+        "a number is needed here, not text",
     ),
     "probability above 1": (
         "[services.ae.admit_probability]\nlow = 1.2\nmedium = 0.2\nhigh = 0.5\n",
