@@ -9,6 +9,8 @@ uninterrupted one.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ from sim.store import (
     ResultsFolder,
     command_line,
     git_commit,
+    make_private_dir_public,
     now_iso,
     tool_version,
     write_csv,
@@ -109,15 +112,22 @@ def run_batch(
     first = configs[0]
     seed = first.run.seed if options.seed is None else options.seed
     names = [c.scenario.name for c in configs]
+    # Prepared in a hidden folder beside --out and renamed into place with its manifest:
+    # a kill before that leaves --out as it was (absent or empty), never half a run that
+    # can neither be resumed nor reused.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.preparing-", dir=out.parent))
+    make_private_dir_public(staging)
+    staged = ResultsFolder(staging)
     for config in configs:
-        folder.write_config(config)
+        staged.write_config(config)
     for name in AREA_INPUTS:  # copied so the run can be re-read or re-priced later
         source = area_dir(first.area.name) / name
         if source.exists():
-            write_text(out / name, source.read_text(encoding="utf-8"))
+            write_text(staging / name, source.read_text(encoding="utf-8"))
     costs = costs_file(area_dir(first.area.name))
     if costs.exists() and (area_dir(first.area.name) / TARIFFS_FILE).exists():
-        write_text(out / COSTS_FILE, costs.read_text(encoding="utf-8"))
+        write_text(staging / COSTS_FILE, costs.read_text(encoding="utf-8"))
     manifest: dict[str, Any] = {
         "tool": "ucsim",
         "version": tool_version(),
@@ -154,7 +164,8 @@ def run_batch(
         "runs": {},
         "status": "running",
     }
-    folder.write_manifest(manifest)
+    staged.write_manifest(manifest)
+    os.replace(staging, out)  # atomic; an empty --out folder is replaced
     return _execute(folder, manifest, list(configs), options, on_progress)
 
 

@@ -14,6 +14,7 @@ point shows whether the multipliers are identifiable.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,11 +24,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import tomli_w
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.config import ACUITIES, ModelConfig, StrictModel
 from sim.indicators import roll_factor, years_between
 from sim.loading import read_toml, validated_file, with_overrides
+from sim.metrics import metric_names
 from sim.replication import run_replication
 from sim.store import write_text
 from sim.summary import t_interval
@@ -75,6 +77,16 @@ class BaselineFigure(StrictModel):
         if isinstance(data, dict) and "basis" not in data:
             return {**data, "basis": "local" if data.get("confidence") == "S" else "national"}
         return data
+
+    @field_validator("metric")
+    @classmethod
+    def _reported(cls, metric: str) -> str:
+        known = metric_names() | set(DERIVED_METRICS)
+        if metric not in known:
+            close = difflib.get_close_matches(metric, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ValueError(f"{metric!r} is not a metric the model reports{hint}")
+        return metric
 
     def years_to(self, baseline_year: str) -> int:
         return 0 if self.year is None else years_between(self.year, baseline_year)

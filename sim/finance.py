@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from sim.metrics import excess_bed_days_metric
 from sim.summary import t_interval
@@ -116,8 +117,15 @@ def marginal_threshold(w: pd.DataFrame, inputs: FinanceInputs, reference: str) -
 
 
 def _rows(
-    w: pd.DataFrame, component: str, effect: str, recorded, activity, unit: str, price
+    w: pd.DataFrame,
+    component: str,
+    effect: str,
+    recorded: ArrayLike,
+    activity: ArrayLike,
+    unit: str,
+    price: ArrayLike,
 ) -> pd.DataFrame:
+    """One component's rows: what was recorded, what is priced, at what price."""
     frame = pd.DataFrame(index=w.index)
     frame["component"], frame["effect"], frame["unit"] = component, effect, unit
     frame["recorded"] = np.asarray(recorded, dtype=float)

@@ -372,3 +372,45 @@ def _waiting_at_year_ends(decided: np.ndarray, start: np.ndarray, tl: Timeline) 
         end = tl.year_start_hours(year + 1)
         waiting[year] = np.count_nonzero((decided < end) & ~(start < end))
     return waiting
+
+
+# Metrics reported beside the design vocabulary (see docs/architecture.md), in report order.
+EXTRA_METRICS: tuple[str, ...] = (
+    "urgent_episodes",
+    "episodes_prevented",
+    "gp_access_failures_closed",
+    "gp_routine_sameday_served",
+    "gp_sameday_slots",
+    "out_of_hours_gp_contacts",
+    "ambulance_hear_and_treat",
+    "ambulance_pathfinder_referrals",
+    "ambulance_mean_wait_minutes",
+    "ambulance_response_minutes",
+    "rrt_declined",
+    "rrt_escalated_unseen",
+    "ucc_streamed_from_ae",
+    "ae_clinician_utilisation",
+    "ae_ambulance_arrival_share",
+    "direct_admissions",
+    "composite_emergency_admissions",
+    "ae_attendances_all_types",
+    "short_stay_discharges",
+    "escalation_bed_days",
+    "trolley_wait_mean_hours",
+    "trolley_waits_over_12h",
+    "waiting_for_bed_at_year_end",
+    "discharges",
+    "delayed_discharge_share",
+    "onward_care_not_found",
+    "high_risk_cohort_episodes",
+    "high_risk_cohort_admissions",
+)
+
+
+def metric_names() -> frozenset[str]:
+    """Every metric a replication reports: the registry a target or baseline figure is
+    checked against before anything runs (a test compares it with a real run)."""
+    names = {*DESIGN_METRICS, *EXTRA_METRICS, *(c.metric for c in COMPOSITE_COMPONENTS)}
+    names |= {f"{m}_per_100k" for m in PER_100K_METRICS}
+    names |= {excess_bed_days_metric(t, b) for t in TRIM_POINTS_DAYS for b in AGE_BANDS}
+    return frozenset(names)

@@ -60,6 +60,11 @@ def _umask() -> int:
     return mask
 
 
+def make_private_dir_public(path: Path) -> None:
+    """Give a folder made by tempfile.mkdtemp (mode 0700) the user's usual permissions."""
+    os.chmod(path, 0o777 & ~_umask())
+
+
 def write_text(path: Path, text: str) -> None:
     def write(target: Path) -> None:
         target.write_text(text, encoding="utf-8")

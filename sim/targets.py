@@ -49,8 +49,10 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from sim.config import Probability, StrictModel
+from sim.errors import InputError, InputProblem
 from sim.indicators import roll_factor, years_between
 from sim.loading import read_toml, validated_file
+from sim.metrics import metric_names
 from sim.summary import t_interval
 
 TARGET_COLUMNS = [
@@ -140,6 +142,7 @@ class Target(StrictModel):
             return self
         if not self.metric or self.value is None:
             raise ValueError(f"a {self.kind} target needs a metric and a value")
+
         if self.kind in RELATIVE_KINDS and self.baseline is None:
             raise ValueError(f"a {self.kind} target needs baseline = {{ year = ..., value = ... }}")
         if self.kind == "relative_to_stated_baseline" and (
@@ -220,9 +223,29 @@ class TargetSet(StrictModel):
 
 
 def load_targets(path: Path) -> TargetSet:
+    """An area's targets; each metric must be one the model reports (checked against the
+    registry before anything runs), or the target marked not_modelled with a reason."""
     if not path.exists():
         return TargetSet()
-    return validated_file(TargetSet, read_toml(path), path)
+    targets: TargetSet = validated_file(TargetSet, read_toml(path), path)
+    known = metric_names()
+    problems = []
+    for index, target in enumerate(targets.target):
+        if target.kind == "not_modelled" or target.metric in known:
+            continue
+        close = difflib.get_close_matches(target.metric, sorted(known), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        problems.append(
+            InputProblem(
+                str(path),
+                f"target.{index}.metric ({target.id})",
+                target.metric,
+                f"not a metric the model reports{hint} (or kind = not_modelled with a reason)",
+            )
+        )
+    if problems:
+        raise InputError(problems)
+    return targets
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ follow. Sheets, in reading order:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -54,7 +55,12 @@ NHS_BLUE = "#005EB8"
 
 def _name(path: str) -> str:
     """A defined name for a dotted input path (Excel names allow letters, digits, _)."""
-    return "p_" + path.replace(".", "_")
+    return "p_" + re.sub(r"\W", "_", path)
+
+
+def _line_name(kind: str, provider: str, line: str) -> str:
+    """A defined name for one contract line's scale factor or block payment."""
+    return re.sub(r"\W", "_", f"{kind}_{provider}_{line}")
 
 
 class Formats:
@@ -314,7 +320,9 @@ class _Writer:
         row += 1
         for (provider_id, line_id), factor in self.t.pricing.scale.items():
             label = f"scale, {self.names[provider_id]}: {self.line_labels[(provider_id, line_id)]}"
-            row = self._rule(ws, row, label, factor, f"scale_{provider_id}_{line_id}", f.input)
+            row = self._rule(
+                ws, row, label, factor, _line_name("scale", provider_id, line_id), f.input
+            )
         for p in self.inputs.book.provider:
             for contract in p.line:
                 if (
@@ -326,7 +334,7 @@ class _Writer:
                         row,
                         f"block contract, {p.name}: {contract.label}",
                         contract.income,
-                        f"block_{p.id}_{contract.id}",
+                        _line_name("block", p.id, contract.id),
                         f.input_price,
                     )
         return row
@@ -453,13 +461,19 @@ class _Writer:
         elif rec.effect == BLOCK:
             ws.write_number(row, 9, float(rec.activity), f.count)
             ws.write_formula(
-                row, 11, f"=block_{rec.provider}_{rec.line}", f.price, float(rec.price)
+                row,
+                11,
+                "=" + _line_name("block", rec.provider, rec.line),
+                f.price,
+                float(rec.price),
             )
         else:
             ws.write_number(row, 9, float(rec.activity), f.count)
             ws.write_formula(row, 11, f"={_name(self._price_path(rec))}", f.price, float(rec.price))
         ws.write(row, 10, rec.unit)
-        ws.write_formula(row, 12, f"=scale_{rec.provider}_{rec.line}", f.factor, float(rec.scale))
+        ws.write_formula(
+            row, 12, "=" + _line_name("scale", rec.provider, rec.line), f.factor, float(rec.scale)
+        )
         ws.write_formula(row, 13, f"=J{r}*L{r}*M{r}", f.currency, float(rec.amount))
 
     PRICE_OF: ClassVar[dict[str, str]] = {
@@ -789,7 +803,11 @@ class _Writer:
             ws.write(row, 8, rec.volume_unit)
             ws.write(row, 9, rec.method)
             ws.write_formula(
-                row, 10, f"=scale_{rec.provider}_{rec.line}", f.factor, float(rec.scale)
+                row,
+                10,
+                "=" + _line_name("scale", rec.provider, rec.line),
+                f.factor,
+                float(rec.scale),
             )
             ws.write(row, 11, rec.note)
             row += 1

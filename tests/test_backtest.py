@@ -46,6 +46,18 @@ def current_results() -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).astype({"value": float})
 
 
+def test_the_metric_registry_is_what_a_run_reports() -> None:
+    """Targets and baselines are checked against metric_names() before a run: it must be
+    exactly the set a replication reports."""
+    from sim.metrics import metric_names
+
+    stored = pd.read_csv(STORED)
+    reported = {
+        m for m in stored["metric"] if stored.loc[stored["metric"] == m, "year"].iloc[0] >= 0
+    }
+    assert reported == set(metric_names())
+
+
 def test_results_match_the_stored_backtest() -> None:
     stored = pd.read_csv(STORED)
     now = current_results()

@@ -133,6 +133,13 @@ def test_an_area_value_fitted_toml_replaces_is_still_checked(tmp_path: Path) -> 
         (('id = "composite_per_100k_2530"', 'id = "composite_per_100k_2530_relative"'), "unique"),
         (('years = ["2018/19"]', 'years = ["2018-19"]'), "financial year"),
         (("green_at_least = 0.8", "green_at_least = 0.4"), "green_at_least"),
+        (
+            (
+                'metric = "ae_attendances_all_types"',
+                'metric = "ae_atendances_all_types"',
+            ),
+            "did you mean ae_attendances_all_types",
+        ),
     ],
 )
 def test_target_files_are_validated_like_scenarios(tmp_path: Path, edit, rule) -> None:
@@ -143,6 +150,16 @@ def test_target_files_are_validated_like_scenarios(tmp_path: Path, edit, rule) -
     path.write_text(text.replace(old, new, 1))
     with pytest.raises(InputError, match=rule):
         load_targets(path)
+
+
+def test_a_baseline_figure_must_be_a_metric_the_model_reports(tmp_path: Path) -> None:
+    from sim.calibration import load_baseline
+
+    text = (project_root() / "calibration" / "dudley" / "baseline.toml").read_text()
+    path = tmp_path / "baseline.toml"
+    path.write_text(text.replace('metric = "ucc_attendances"', 'metric = "ucc_attendence"', 1))
+    with pytest.raises(InputError, match="did you mean ucc_attendances"):
+        load_baseline(path)  # before any fitting starts
 
 
 def test_a_start_date_that_contradicts_the_baseline_year_is_refused() -> None:
