@@ -10,6 +10,7 @@ uninterrupted one.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -115,8 +116,15 @@ def run_batch(
     # Prepared in a hidden folder beside --out and renamed into place with its manifest:
     # a kill before that leaves --out as it was (absent or empty), never half a run that
     # can neither be resumed nor reused.
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.preparing-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for stale in out.parent.glob(f".{out.name}.preparing-*"):  # left by a killed start
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.preparing-", dir=out.parent))
+    except OSError as exc:
+        raise InputError.single(
+            OPTION, "--out", str(out), f"cannot be written: {exc.strerror}"
+        ) from None
     make_private_dir_public(staging)
     staged = ResultsFolder(staging)
     for config in configs:

@@ -225,3 +225,24 @@ def test_fuzzed_overrides_are_refused_by_name_or_give_a_valid_config(path, value
         node = getattr(node, part)
     assert not isinstance(node, bool) and isinstance(node, (int, float))
     assert math.isfinite(node)
+
+
+def test_out_that_cannot_be_written_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(
+        app, ["run", SCENARIO, "--replications", "1", "--out", str(blocker / "run")]
+    )
+    assert result.exit_code == 2 and "cannot be written" in " ".join(result.output.split())
+
+
+def test_a_start_killed_while_preparing_leaves_nothing_behind(do_nothing, tmp_path: Path) -> None:
+    from sim.batch import BatchOptions, run_batch
+    from tests.conftest import scaled
+
+    stale = tmp_path / ".run.preparing-abc123"
+    stale.mkdir()
+    (stale / "manifest.json").write_text("{}")
+    config = scaled(do_nothing, 0.1, run__years=1, run__warmup_days=20)
+    run_batch([config], tmp_path / "run", BatchOptions(replications=1, seed=1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
