@@ -330,11 +330,13 @@ def investment(
             m: series(m) for m in ("population", "ltc_population", "ambulance_pathfinder_referrals")
         }
 
+    theirs = kpi_of(reference)
+    baseline = {item.item: item.quantity(reference_config, theirs) for item in ITEMS}
     rows = []
     for scenario, config in configs.items():
-        mine, theirs = kpi_of(scenario), kpi_of(reference)
+        mine = kpi_of(scenario)
         for item in ITEMS:
-            added = item.quantity(config, mine) - item.quantity(reference_config, theirs)
+            added = item.quantity(config, mine) - baseline[item.item]
             unit_cost = _unit_cost(item, inputs)
             for year, quantity in enumerate(added[: len(fy)]):
                 rows.append(

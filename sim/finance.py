@@ -48,6 +48,7 @@ COMPONENT_COLUMNS = [
     "activity",
     "unit",
     "price",
+    "price_input",
     "scale",
     "amount",
 ]
@@ -124,9 +125,12 @@ def _rows(
     activity: ArrayLike,
     unit: str,
     price: ArrayLike,
+    price_input: str = "",
 ) -> pd.DataFrame:
-    """One component's rows: what was recorded, what is priced, at what price."""
+    """One component's rows: what was recorded, what is priced, at what price, and which
+    input sets that price (a tariff path; "block"; empty where a payment rule derives it)."""
     frame = pd.DataFrame(index=w.index)
+    frame["price_input"] = price_input
     frame["component"], frame["effect"], frame["unit"] = component, effect, unit
     frame["recorded"] = np.asarray(recorded, dtype=float)
     frame["activity"] = np.asarray(activity, dtype=float)
@@ -156,6 +160,7 @@ def line_components(
                 long,
                 "spells",
                 price("non_elective.spell"),
+                "non_elective.spell",
             ),
             _rows(
                 w,
@@ -165,6 +170,7 @@ def line_components(
                 short,
                 "spells",
                 price("non_elective.short_stay_spell"),
+                "non_elective.short_stay_spell",
             ),
         ]
         for band, trim in t.trim_point_days.by_band().items():
@@ -179,6 +185,7 @@ def line_components(
                     days,
                     "bed days",
                     price("non_elective.excess_bed_day"),
+                    "non_elective.excess_bed_day",
                 )
             )
         above = np.maximum(spells - threshold.spells, 0) if t.marginal_rate.enabled else 0 * spells
@@ -223,6 +230,7 @@ def line_components(
                 admitted,
                 "attendances",
                 price("ae.admitted"),
+                "ae.admitted",
             ),
             _rows(
                 w,
@@ -232,11 +240,13 @@ def line_components(
                 not_admitted,
                 "attendances",
                 price("ae.not_admitted"),
+                "ae.not_admitted",
             ),
         ]
     if kind == "ucc":
         n = w["ucc_attendances"]
-        return [_rows(w, "attendances", ACTIVITY, n, n, "attendances", price("ucc.attendance"))]
+        path = "ucc.attendance"
+        return [_rows(w, "attendances", ACTIVITY, n, n, "attendances", price(path), path)]
     if kind == "ambulance":
         hear = w["ambulance_hear_and_treat"]
         see = w["ambulance_see_and_treat"] + w["ambulance_pathfinder_referrals"]
@@ -250,6 +260,7 @@ def line_components(
                 hear,
                 "incidents",
                 price("ambulance.hear_and_treat"),
+                "ambulance.hear_and_treat",
             ),
             _rows(
                 w,
@@ -259,6 +270,7 @@ def line_components(
                 see,
                 "incidents",
                 price("ambulance.see_and_treat"),
+                "ambulance.see_and_treat",
             ),
             _rows(
                 w,
@@ -268,6 +280,7 @@ def line_components(
                 convey,
                 "incidents",
                 price("ambulance.see_treat_convey"),
+                "ambulance.see_treat_convey",
             ),
         ]
     if kind == "community":
@@ -275,7 +288,16 @@ def line_components(
         if inputs.tariffs.community.payment == "block":
             # A block pays the contract line whatever the activity: one block a year.
             return [
-                _rows(w, "block payment", BLOCK, contacts, np.ones(len(w)), "years", line.income)
+                _rows(
+                    w,
+                    "block payment",
+                    BLOCK,
+                    contacts,
+                    np.ones(len(w)),
+                    "years",
+                    line.income,
+                    "block",
+                )
             ]
         return [
             _rows(
@@ -286,6 +308,7 @@ def line_components(
                 contacts,
                 "contacts",
                 price("community.per_contact"),
+                "community.per_contact",
             )
         ]
     raise ValueError(f"no simulated activity {kind!r}")
@@ -508,58 +531,40 @@ def reconcile(pricing: Pricing, inputs: FinanceInputs) -> pd.DataFrame:
     rows = []
     for provider in inputs.book.provider:
         for line in provider.line:
+            row: dict[str, object] = {
+                "provider": provider.id,
+                "line": line.id,
+                "label": line.label,
+                "financial_year": pricing.threshold.first_year,
+                "contract_income": line.income,
+                "contract_volume": line.contract_volume,
+                "method": method,
+            }
+            rows.append(row)
             if line.simulated == "none":
-                rows.append(
-                    (
-                        provider.id,
-                        line.id,
-                        line.label,
-                        pricing.threshold.first_year,
-                        line.income,
-                        np.nan,
-                        np.nan,
-                        np.nan,
-                        line.contract_volume,
-                        np.nan,
-                        "",
-                        method,
-                        np.nan,
-                        f"{NOT_SIMULATED}: the model has no activity for this line",
-                    )
-                )
+                row["note"] = f"{NOT_SIMULATED}: the model has no activity for this line"
                 continue
             mine = first[(first["provider"] == provider.id) & (first["line"] == line.id)]
             factor = pricing.scale.get((provider.id, line.id), 1.0)
             income = float(mine.groupby("replication")["amount"].sum().mean()) / factor
             names, unit = VOLUME[line.simulated]
             volume_rows = mine[mine["component"].isin(names)]
-            volume = float(volume_rows.groupby("replication")["recorded"].sum().mean())
-            difference = income - line.income
             if line.simulated == "community" and inputs.tariffs.community.payment == "block":
                 note = "block contract: paid in full whatever the activity"
             elif method == "scale":
                 note = f"prices scaled by {factor:.3f} so baseline income equals the contract line"
             else:
                 note = "reported: priced at tariff, not scaled to the contract"
-            rows.append(
-                (
-                    provider.id,
-                    line.id,
-                    line.label,
-                    pricing.threshold.first_year,
-                    line.income,
-                    income,
-                    difference,
-                    difference / line.income if line.income else np.nan,
-                    line.contract_volume,
-                    volume,
-                    unit,
-                    method,
-                    factor,
-                    note,
-                )
+            row.update(
+                simulated_income=income,
+                difference=income - line.income,
+                difference_share=(income - line.income) / line.income if line.income else np.nan,
+                simulated_volume=float(volume_rows.groupby("replication")["recorded"].sum().mean()),
+                volume_unit=unit,
+                scale=factor,
+                note=note,
             )
-    return pd.DataFrame(rows, columns=RECONCILIATION_COLUMNS)
+    return pd.DataFrame(rows, columns=RECONCILIATION_COLUMNS).fillna({"volume_unit": ""})
 
 
 def effect_order(effect: str) -> int:

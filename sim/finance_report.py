@@ -67,8 +67,7 @@ def _basis(root: Path, reconciliation: pd.DataFrame) -> list[str]:
             "lines; the reconciliation table below shows each line's gap, and the sensitivity "
             "table shows income at risk if it were scaled."
         )
-    priced = _read(root / "priced_activity.csv")
-    if not reconciliation.empty and not priced.empty:
+    if not reconciliation.empty:
         lines.append(
             "Trim points are set per admission group (age band); excess bed days, the "
             "marginal-rate rule and the readmission rule are separate rows of the decomposition."

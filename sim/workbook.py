@@ -469,30 +469,12 @@ class _Writer:
             )
         else:
             ws.write_number(row, 9, float(rec.activity), f.count)
-            ws.write_formula(row, 11, f"={_name(self._price_path(rec))}", f.price, float(rec.price))
+            ws.write_formula(row, 11, f"={_name(rec.price_input)}", f.price, float(rec.price))
         ws.write(row, 10, rec.unit)
         ws.write_formula(
             row, 12, "=" + _line_name("scale", rec.provider, rec.line), f.factor, float(rec.scale)
         )
         ws.write_formula(row, 13, f"=J{r}*L{r}*M{r}", f.currency, float(rec.amount))
-
-    PRICE_OF: ClassVar[dict[str, str]] = {
-        "spells of 2+ days": "non_elective.spell",
-        "short-stay spells (under 2 days)": "non_elective.short_stay_spell",
-        "attendances admitted": "ae.admitted",
-        "attendances not admitted": "ae.not_admitted",
-        "hear and treat": "ambulance.hear_and_treat",
-        "see and treat (incl. pathfinder referrals)": "ambulance.see_and_treat",
-        "see, treat and convey": "ambulance.see_treat_convey",
-        "contacts": "community.per_contact",
-    }
-
-    def _price_path(self, rec: Any) -> str:
-        if rec.component.startswith("bed days beyond"):
-            return "non_elective.excess_bed_day"
-        if rec.component == "attendances":
-            return "ucc.attendance"
-        return self.PRICE_OF[rec.component]
 
     # ------------------------------------------------------------------- lines
     LINE_COLUMNS: ClassVar[tuple[str, ...]] = (
