@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 
-from sim.config import ModelConfig
+from sim.area_inputs import check_area_inputs
+from sim.config import MAX_SEED, ModelConfig
 from sim.costs import COSTS_FILE, costs_file
-from sim.errors import InputError
+from sim.errors import InputError, InputProblem
 from sim.executors import Backend, Task, run_unordered
 from sim.loading import OPTION, area_dir, config_sha256
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, target_discrepancies
@@ -54,6 +55,9 @@ from sim.targets import Growth, evaluate_targets, load_targets
 
 REFERENCE_SCENARIO = "do-nothing"
 TARGETS_FILE = "targets.toml"
+# A default 5-year replication takes about 5 s on one core: 10,000 per scenario is days of
+# work, so anything above is a typo, not a plan.
+MAX_REPLICATIONS = 10_000
 AREA_INPUTS = (TARGETS_FILE, PROVIDERS_FILE, TARIFFS_FILE, "fit_report.csv")
 Progress = Callable[[int, int, str], None]
 
@@ -68,6 +72,7 @@ class BatchOptions:
     precision: float = 0.05
     max_replications: int = 50
     min_replications: int = 3
+    report: bool = False  # the caller writes a report after the batch (see manifest "report")
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,9 @@ def run_batch(
     on_progress: Progress | None = None,
 ) -> BatchOutcome:
     """Run every scenario for the same replications into a new results folder."""
+    check_options(options)
     _check_batch(configs)
+    check_area_inputs(area_dir(configs[0].area.name))  # before anything runs, not after
     folder = ResultsFolder(out)
     if folder.exists():
         raise InputError.single(
@@ -171,6 +178,9 @@ def run_batch(
         },
         "runs": {},
         "status": "running",
+        # "pending" until the caller has written the report: a run killed between the
+        # batch and its report is finished by --resume, never left "complete" without it.
+        "report": "pending" if options.report else "not requested",
     }
     staged.write_manifest(manifest)
     os.replace(staging, out)  # atomic; an empty --out folder is replaced
@@ -220,6 +230,36 @@ def resume_batch(
     manifest.setdefault("resumed", []).append({"at": now_iso(), "command": command_line()})
     folder.write_manifest(manifest)
     return _execute(folder, manifest, configs, options, on_progress)
+
+
+def check_options(options: BatchOptions) -> None:
+    """The batch options, each under its CLI name, checked before anything starts (the
+    Python API passes them unchecked by Typer)."""
+    problems = []
+
+    def refuse(option: str, value: object, rule: str) -> None:
+        problems.append(InputProblem(OPTION, option, value, rule))
+
+    if options.replications is not None and not 1 <= options.replications <= MAX_REPLICATIONS:
+        refuse("--replications", options.replications, f"1 to {MAX_REPLICATIONS:,}, or auto")
+    if options.seed is not None and not 0 <= options.seed <= MAX_SEED:
+        refuse("--seed", options.seed, f"a whole number from 0 to {MAX_SEED}")
+    if options.jobs < 1:
+        refuse("--jobs", options.jobs, "at least 1 worker")
+    if options.backend not in get_args(Backend):
+        refuse("--backend", options.backend, f"one of {', '.join(get_args(Backend))}")
+    if options.scheduler is not None and options.backend != "dask":
+        refuse("--scheduler", options.scheduler, "only used with --backend dask")
+    if not 0.001 <= options.precision <= 0.5:
+        refuse("--precision", options.precision, "a half-width / mean from 0.001 to 0.5")
+    if not options.min_replications <= options.max_replications <= MAX_REPLICATIONS:
+        refuse(
+            "--max-replications",
+            options.max_replications,
+            f"from {options.min_replications} (the minimum) to {MAX_REPLICATIONS:,}",
+        )
+    if problems:
+        raise InputError(problems)
 
 
 def _check_batch(configs: Sequence[ModelConfig]) -> None:

@@ -34,6 +34,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from sim.area_inputs import check_area_inputs
 from sim.batch import (
     BatchOptions,
     BatchOutcome,
@@ -292,6 +293,7 @@ def run(
             scheduler=scheduler,
             precision=precision,
             max_replications=max_replications,
+            report=not no_report,
         )
         target = out or _default_out(configs[0].area.name)
     elif conflicting := [
@@ -341,7 +343,7 @@ def run(
             )
             raise typer.Exit(130) from None
     _print_outcome(console, outcome, wide)
-    if not no_report:
+    if outcome.folder.read_manifest().get("report", "pending") == "pending":
         _write_report_recorded(outcome.folder)
     _print_files(console, outcome.folder.root)
 
@@ -966,11 +968,14 @@ def validate(
                 highlight=False,
                 soft_wrap=True,
             )
+        area_files = check_area_inputs(area_dir(config.area.name))
         console.print(
             f"[green]valid[/]: {path} -> scenario '{config.scenario.name}' on area "
             f"'{config.area.name}' ({len(config.practices)} practices, "
             f"{sum(p.list_size for p in config.practices):,} registered); sha256 {item.sha256[:12]}"
         )
+        if area_files.checked:
+            console.print(f"[green]valid[/]: {', '.join(area_files.checked)}", highlight=False)
 
 
 @app.command()

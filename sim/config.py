@@ -10,7 +10,8 @@ is an error rather than a silently ignored default.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -57,22 +58,41 @@ class StrictModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _true_false_only_where_asked(cls, value: Any, info: ValidationInfo) -> Any:
-        """``true`` is not the number 1, and ``"600"`` is not the number 600: a flag is
-        accepted only by a yes/no field, and text only where text is meant."""
+        """``true`` is not the number 1, ``0`` is not ``false`` and ``"600"`` is not the
+        number 600: each kind of value only where that kind is meant, inside tables and
+        lists too."""
         if info.field_name is None:
             return value
-        annotation = cls.model_fields[info.field_name].annotation
-        options = get_args(annotation) or (annotation,)
-        if isinstance(value, bool) and bool not in options:
-            raise ValueError("true/false is not accepted here: give a value")
-        if (
-            isinstance(value, str)
-            and not cls.numbers_from_text
-            and str not in options
-            and any(t in (int, float) for t in options)
-        ):
-            raise ValueError("a number is needed here, not text (remove the quotes)")
+        problem = _kind_problem(value, cls.model_fields[info.field_name].annotation, cls)
+        if problem:
+            raise ValueError(problem)
         return value
+
+
+def _kind_problem(value: Any, annotation: Any, model: type[StrictModel]) -> str | None:
+    """Why ``value`` is the wrong kind for ``annotation`` (None if it is not), looking
+    into dict values and list items; nested models check their own fields."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _kind_problem(value, get_args(annotation)[0], model)
+    if origin is dict and isinstance(value, dict):
+        value_type = get_args(annotation)[1]
+        found = (_kind_problem(item, value_type, model) for item in value.values())
+        return next((p for p in found if p), None)
+    if origin in (list, tuple) and isinstance(value, list):
+        item_type = get_args(annotation)[0]
+        found = (_kind_problem(item, item_type, model) for item in value)
+        return next((p for p in found if p), None)
+    options = set(get_args(annotation)) if origin in (Union, UnionType) else {annotation}
+    options = {get_args(o)[0] if get_origin(o) is Annotated else o for o in options}
+    numeric = bool(options & {int, float})
+    if isinstance(value, bool) and bool not in options and numeric:
+        return "true/false is not accepted here: give a value"
+    if bool in options and not isinstance(value, bool) and not numeric:
+        return "true or false is needed here (no quotes, not 0/1)"
+    if isinstance(value, str) and not model.numbers_from_text and str not in options and numeric:
+        return "a number is needed here, not text (remove the quotes)"
+    return None
 
 
 class Shares(StrictModel):

@@ -139,6 +139,14 @@ def split_annotations(
                     f"annotation has unknown keys {sorted(unknown)}; "
                     f"allowed: {sorted(ANNOTATION_KEYS)}",
                 )
+            for text_key in sorted(set(item) - {"value"}):
+                if not isinstance(item[text_key], str):
+                    raise InputError.single(
+                        file,
+                        f"{path}.{text_key}",
+                        item[text_key],
+                        "annotation text must be a quoted string",
+                    )
             confidence = str(item.get("confidence", ""))
             if confidence and confidence not in CONFIDENCE_CODES:
                 raise InputError.single(
@@ -347,9 +355,8 @@ def resolve(
     folder = area_dir(area_name, root)
     if not (folder / "area.toml").exists():
         known = ", ".join(a.name for a in list_area_dirs(root)) or "none"
-        raise InputError.single(
-            str(own_path), "area", area_name, f"no such area (shipped areas: {known})"
-        )
+        file, field = (OPTION, "--area") if area else (str(own_path), "scenario.area")
+        raise InputError.single(file, field, area_name, f"no such area (shipped areas: {known})")
     tree: dict[str, Any] = {}
     notes: dict[str, ParameterNote] = {}
     origins: dict[str, str] = {}
@@ -382,7 +389,7 @@ def resolve(
         _refuse_identity_override(dotted, value)
         tree = tree_with(tree, dotted, value)
         origins[dotted] = COMMAND_LINE
-    practices_file = folder / str(tree.get("area", {}).get("practices_file", "practices.csv"))
+    practices_file = folder / _practices_file_name(tree, origins)
     tree["practices"] = load_practices(practices_file)
     files.append(str(practices_file))
     try:
@@ -392,6 +399,19 @@ def resolve(
     if shadowed:
         _check_shadowed(tree, shadowed, folder / "area.toml")
     return ResolvedConfig(config=config, provenance=notes, files=tuple(files), shadowed=shadowed)
+
+
+def _practices_file_name(tree: Mapping[str, Any], origins: Mapping[str, str]) -> str:
+    """The practice list's file name: a plain ``.csv`` name inside the area folder."""
+    name = tree.get("area", {}).get("practices_file", "practices.csv")
+    if not isinstance(name, str) or Path(name).name != name or not name.endswith(".csv"):
+        raise InputError.single(
+            _origin_of("area.practices_file", origins),
+            "area.practices_file",
+            name,
+            "the name of a .csv file in the area's folder (e.g. practices.csv)",
+        )
+    return name
 
 
 def _check_shadowed(

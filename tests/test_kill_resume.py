@@ -4,6 +4,8 @@ every output written and nothing partial left; killed before it starts, --out is
 from __future__ import annotations
 
 import json
+import os
+import random
 import signal
 import subprocess
 import sys
@@ -61,14 +63,26 @@ def _kill_when(process: subprocess.Popen[bytes], ready, limit: float = 120.0) ->
     process.wait()
 
 
+# Random moments over the whole run (about 15 s here, report included); the seed is in the
+# test id, so a failure can be replayed with UCSIM_KILL_SEED.
+KILL_SEED = int(os.environ.get("UCSIM_KILL_SEED", random.SystemRandom().randrange(10**6)))
+RANDOM_MOMENTS = [
+    f"after {random.Random(KILL_SEED + i).uniform(0.5, 18.0):.2f} s (seed {KILL_SEED})"
+    for i in range(2)
+]
+
+
 @pytest.mark.parametrize(
     "moment",
-    ["while simulating", "while writing the report", "before it starts"],
+    ["while simulating", "while writing the report", "before it starts", *RANDOM_MOMENTS],
 )
 def test_a_killed_run_is_finished_by_resume(tmp_path: Path, moment: str) -> None:
     out = tmp_path / "run"
     process = _start(out)
-    if moment == "while simulating":
+    if moment.startswith("after"):
+        delay = float(moment.split()[1])
+        _kill_when(process, lambda: False, limit=delay)
+    elif moment == "while simulating":
         _kill_when(process, lambda: bool(_manifest(out).get("runs")))
     elif moment == "while writing the report":
         _kill_when(process, lambda: _manifest(out).get("report") == "pending")
