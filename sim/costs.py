@@ -28,7 +28,7 @@ from sim.interventions import daily_schedule, ramp_fraction
 from sim.loading import ParameterNote, read_toml, split_annotations, validated_file
 from sim.replication import timeline_for
 from sim.summary import t_interval
-from sim.tariffs import Price, uplift_factor
+from sim.tariffs import Price, PriceBase, load_finance_inputs, uplift_factor
 from sim.timeline import DAYS_PER_YEAR
 
 COSTS_FILE = "intervention_costs.toml"
@@ -70,6 +70,8 @@ class SelfManagementCosts(StrictModel):
 
 
 class InterventionCosts(StrictModel):
+    # The price base when the area has no tariffs.toml (whose own price base wins).
+    price_base: PriceBase | None = None
     rapid_response: RapidResponseCosts
     extended_gp_access: ExtendedAccessCosts
     case_management: CaseManagementCosts
@@ -107,6 +109,25 @@ def costs_file(area_dir: Path) -> Path:
     """The area's own cost file if it has one, else the national defaults beside it."""
     own = area_dir / COSTS_FILE
     return own if own.exists() else area_dir.parent / COSTS_FILE
+
+
+def load_area_cost_inputs(area_dir: Path) -> CostInputs:
+    """An area's intervention costs in its price base: its tariffs' where it has finance
+    inputs, else the cost file's own ``[price_base]`` (so an area without tariffs can
+    still cost its levers, e.g. for ``ucsim goal``)."""
+    path = costs_file(area_dir)
+    providers, tariffs = area_dir / "providers.toml", area_dir / "tariffs.toml"
+    if providers.exists() and tariffs.exists():
+        base = load_finance_inputs(providers, tariffs).tariffs.price_base
+    else:
+        tree, _, _ = split_annotations(read_toml(path), str(path))
+        own = validated_file(InterventionCosts, tree, path).price_base
+        if own is None:
+            raise InputError.single(
+                str(path), "price_base", None, "needed where the area has no tariffs.toml"
+            )
+        base = own
+    return load_cost_inputs(path, base.financial_year, base.cost_uplift)
 
 
 def load_cost_inputs(path: Path, base_year: str, uplift: Mapping[str, float]) -> CostInputs:
