@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sim.api import (
+        goal,
         intervention_costs,
         load_scenario,
         modify,
@@ -30,9 +31,12 @@ if TYPE_CHECKING:
     )
     from sim.config import ModelConfig
     from sim.errors import InputError
+    from sim.goal import GoalSettings
 
 _HOME = {
     "InputError": "sim.errors",
+    "GoalSettings": "sim.goal",
+    "goal": "sim.api",
     "ModelConfig": "sim.config",
     "intervention_costs": "sim.api",
     "load_scenario": "sim.api",
@@ -46,8 +50,10 @@ _HOME = {
 }
 
 __all__ = [
+    "GoalSettings",
     "InputError",
     "ModelConfig",
+    "goal",
     "intervention_costs",
     "load_scenario",
     "modify",

@@ -17,7 +17,8 @@ changes the one it was given.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,10 @@ from sim.batch import (
 )
 from sim.config import ModelConfig
 from sim.costs import investment, load_cost_inputs
+from sim.errors import InputError
 from sim.executors import Backend
-from sim.loading import resolve, with_overrides
+from sim.goal import GoalOutcome, GoalSettings
+from sim.loading import OPTION, resolve, with_overrides
 from sim.pricing import FinanceTables, compute_finance, load_pricing_inputs
 from sim.replication import ReplicationResult, run_replication
 from sim.store import ResultsFolder
@@ -140,3 +143,102 @@ def intervention_costs(
     base = tariffs.price_base
     inputs = load_cost_inputs(Path(costs_path), base.financial_year, base.cost_uplift)
     return investment(configs, kpis, inputs, reference)
+
+
+def goal(
+    reference_file: str | Path,
+    ambition_file: str | Path,
+    out: str | Path,
+    area: str | None = None,
+    overrides: Sequence[str] = (),
+    settings: GoalSettings | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> GoalOutcome:
+    """The cheapest mix of the levers between two scenarios that meets the area's targets
+    with the required probability (``ucsim goal``); writes the chosen scenario file, the
+    frontier chart and goal.html into ``out``. ``out`` must be new or empty, or a goal
+    folder of the same request (its stored replications are reused: a resume)."""
+    from sim.area_inputs import TARGETS_FILE, check_area_inputs
+    from sim.batch import model_growth
+    from sim.goal import choose_targets, default_space, run_goal
+    from sim.goal_report import write_goal_outputs
+    from sim.loading import area_dir, config_sha256
+    from sim.store import write_json
+    from sim.targets import load_targets
+
+    settings = settings or GoalSettings()
+    reference = resolve(Path(reference_file), area=area, overrides=overrides).config
+    ambition = resolve(Path(ambition_file), area=area, overrides=overrides).config
+    folder = area_dir(reference.area.name)
+    check_area_inputs(folder)
+    targets = load_targets(folder / TARGETS_FILE)
+    choose_targets(targets, settings.targets)  # unknown targets or levers: before any file
+    default_space(reference, ambition, settings.fractions, only=settings.levers)
+    request = {
+        "reference_file": str(Path(reference_file).resolve()),
+        "ambition_file": str(Path(ambition_file).resolve()),
+        "area": reference.area.name,
+        "overrides": list(overrides),
+        "settings": {k: v for k, v in settings.__dict__.items() if k not in ("jobs", "backend")},
+        "config_sha256": [config_sha256(reference), config_sha256(ambition)],
+    }
+    request = json.loads(json.dumps(request))  # as goal.json will hold it (lists, not tuples)
+    root = Path(out)
+    _claim_goal_folder(root, request)
+    write_json(root / "goal.json", {"tool": "ucsim goal", "status": "running", "request": request})
+    outcome = run_goal(
+        reference,
+        ambition,
+        targets,
+        model_growth(reference),
+        root,
+        settings,
+        on_progress,
+    )
+    write_goal_outputs(outcome, Path(reference_file))
+    final = json.loads((root / "goal.json").read_text(encoding="utf-8"))
+    write_json(root / "goal.json", {**final, "request": request})
+    return outcome
+
+
+def goal_request(folder: str | Path) -> dict[str, Any]:
+    """The request a goal folder was made with (to resume it)."""
+    path = Path(folder) / "goal.json"
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8"))["request"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError.single(
+            str(path),
+            "request",
+            str(folder),
+            "not a ucsim goal folder (goal.json missing or damaged)",
+        ) from None
+
+
+def _claim_goal_folder(root: Path, request: dict[str, Any]) -> None:
+    """A new or empty folder, or one holding the same request (resumed); never a folder
+    with anything else in it."""
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        if not (root / "goal.json").exists():
+            raise InputError.single(
+                OPTION,
+                "--out",
+                str(root),
+                "is a file or a folder with other files in it: choose a new folder",
+            )
+        before = goal_request(root)
+        if before != request:
+            changed = sorted(k for k in request if before.get(k) != request[k])
+            raise InputError.single(
+                OPTION,
+                "--out",
+                str(root),
+                f"holds a goal search with other inputs ({', '.join(changed)} differ): "
+                "choose a new folder",
+            )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError.single(
+            OPTION, "--out", str(root), f"cannot be written: {exc.strerror}"
+        ) from None

@@ -945,6 +945,114 @@ def warmup(
 
 @app.command()
 @guarded
+def goal(
+    area: AreaOpt = None,
+    reference: Annotated[
+        Path, typer.Option(metavar="FILE", help="The scenario every lever starts from.")
+    ] = Path("scenarios/do-nothing.toml"),
+    ambition: Annotated[
+        Path,
+        typer.Option(metavar="FILE", help="The scenario whose lever values are 'full'."),
+    ] = Path("scenarios/best-case.toml"),
+    targets: Annotated[
+        list[str] | None,
+        typer.Option("--target", metavar="ID", help="A target to meet (repeatable; default: all)."),
+    ] = None,
+    levers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lever", metavar="NAME", help="A lever to search (repeatable; default: all)."
+        ),
+    ] = None,
+    probability: Annotated[
+        float, typer.Option(min=0.05, max=0.99, help="Required p_met for every target.")
+    ] = 0.8,
+    levels: Annotated[
+        int, typer.Option(min=2, max=11, help="Levels per lever, off to full (3: 0, 50%, 100%).")
+    ] = 3,
+    budget_replications: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="Stop the search after N replications.")
+    ] = None,
+    max_time: Annotated[
+        float | None, typer.Option(min=0.1, metavar="MINUTES", help="Stop the search after this.")
+    ] = None,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", metavar="", help="Two levels (off, full) and fewer replications."),
+    ] = False,
+    seed: SeedOpt = None,
+    jobs: JobsOpt = DEFAULT_JOBS,
+    out: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="Goal folder (default results/goal-AREA-TIME)."),
+    ] = None,
+    resume: Annotated[
+        Path | None, typer.Option(metavar="DIR", help="Finish an interrupted goal search.")
+    ] = None,
+    overrides: SetOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", metavar="")] = False,
+) -> None:
+    """What would it take? The cheapest mix of levers that meets the targets with a stated
+    probability, searched on common random numbers; writes the chosen scenario, the
+    cost-probability frontier and goal.html."""
+    import sim.api as api
+    from sim.goal import GoalSettings
+
+    console = Console(quiet=quiet)
+    if resume is not None:
+        given = [n for n, g in (("--area", area), ("--set", overrides), ("--out", out)) if g]
+        if given:
+            raise InputError.single(
+                OPTION,
+                "--resume",
+                str(resume),
+                f"uses the recorded request; leave out {', '.join(given)}",
+            )
+        request = api.goal_request(resume)
+        settings = GoalSettings.recorded(request["settings"], jobs)
+        reference_file, ambition_file = (
+            Path(request["reference_file"]),
+            Path(request["ambition_file"]),
+        )
+        area, extra, folder = request["area"], list(request["overrides"]), resume
+    else:
+        count = 2 if quick else levels
+        settings = GoalSettings(
+            required=probability,
+            fractions=tuple(i / (count - 1) for i in range(count)),
+            first=3 if quick else 5,
+            step=3 if quick else 5,
+            most=9 if quick else 20,
+            confirm=10 if quick else 20,
+            seed=seed,
+            budget_replications=budget_replications,
+            max_seconds=None if max_time is None else max_time * 60,
+            jobs=jobs,
+            targets=tuple(targets or ()),
+            levers=tuple(levers or ()),
+        )
+        reference_file, ambition_file = _scenario_path(reference), _scenario_path(ambition)
+        extra = list(overrides or [])
+        folder = out or _default_out(f"goal-{area or 'dudley'}")
+    err = Console(stderr=True, quiet=quiet)
+    outcome = api.goal(
+        reference_file,
+        ambition_file,
+        folder,
+        area=area,
+        overrides=extra,
+        settings=settings,
+        on_progress=lambda line: err.print(line, markup=False, highlight=False),
+    )
+    from sim.goal_report import statements
+
+    for line in statements(outcome):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"written to {folder}: goal.html, frontier.png, candidates.csv", highlight=False)
+
+
+@app.command()
+@guarded
 def validate(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario TOML files to check.")],
     area: AreaOpt = None,

@@ -352,6 +352,14 @@ class GoalSettings:
     targets: tuple[str, ...] = ()
     levers: tuple[str, ...] = ()
 
+    @classmethod
+    def recorded(cls, values: Mapping[str, Any], jobs: int = 1) -> GoalSettings:
+        """Settings as goal.json records them (lists for tuples), with this run's jobs."""
+        fields: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in values.items()
+        }
+        return cls(**fields, jobs=jobs)
+
     @property
     def rule(self) -> SequentialRule:
         return SequentialRule(self.required, self.confidence, self.first, self.step, self.most)
@@ -504,12 +512,15 @@ def invert_unmet(
         return pd.DataFrame()
     n = min(settings.first, top.n)
     top_table = oracle.scored(top.mix, range(n)).set_index(["target_id", "year"])
+    alone_mixes = [
+        tuple(len(space.fractions) - 1 if i == index else 0 for i in range(len(space.levers)))
+        for index in range(len(space.levers))
+    ]
+    say(f"one-lever runs: each of {len(alone_mixes)} levers alone at full ({n} replications)")
+    oracle.kpis([oracle.config(mix) for mix in alone_mixes], range(n))  # one parallel batch
     rows = []
     for index, lever in enumerate(space.levers):
-        alone = tuple(
-            len(space.fractions) - 1 if i == index else 0 for i in range(len(space.levers))
-        )
-        say(f"one-lever run: {lever.name} alone at full ({n} replications)")
+        alone = alone_mixes[index]
         table = oracle.scored(alone, range(n)).set_index(["target_id", "year"])
         for key in failing:
             where = (key.target_id, key.year)

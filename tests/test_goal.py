@@ -152,6 +152,7 @@ def small_goal(do_nothing, tmp_path_factory):
             GoalSettings(**{**settings.__dict__, "jobs": jobs}),
         )
         runs[label] = outcome
+    runs["targets"] = targets
     return runs
 
 
@@ -178,3 +179,59 @@ def test_a_rerun_into_the_same_folder_resumes_without_simulating(small_goal) -> 
     )
     assert again.simulated == 0
     assert isinstance(again.folder, Path)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--target", "no_such_target"], "--target"),
+        (["--lever", "teleporter"], "--lever"),
+        (["--probability", "1.5"], "--probability"),
+        (["--levels", "1"], "--levels"),
+    ],
+)
+def test_goal_options_are_checked_before_anything_is_written(args, named, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    out = tmp_path / "goal"
+    result = CliRunner().invoke(app, ["goal", "--out", str(out), *args])
+    assert result.exit_code == 2 and named in " ".join(result.output.split())
+    assert not out.exists()
+
+
+def test_goal_never_writes_into_a_folder_with_a_users_files(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from sim.cli import app
+
+    (tmp_path / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(app, ["goal", "--out", str(tmp_path), "--quick"])
+    assert result.exit_code == 2 and "other files" in " ".join(result.output.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_plain_batch_of_the_chosen_mix_reproduces_its_confirmed_p_met(small_goal, tmp_path):
+    """Run the chosen mix as an ordinary batch with the confirmation's seed and count:
+    the same p_met, replication for replication (common random numbers)."""
+    from sim.batch import BatchOptions, model_growth, run_batch
+    from sim.goal import SimulationOracle
+    from sim.targets import evaluate_targets
+
+    outcome = small_goal["one"]
+    confirmation = outcome.confirmations["chosen"]
+    mix = confirmation.evaluation.mix
+    chosen = outcome.space.config(outcome.reference, mix, "chosen")
+    batch = run_batch(
+        [outcome.reference, chosen],
+        tmp_path / "run",
+        BatchOptions(replications=confirmation.evaluation.n, seed=confirmation.seed),
+    )
+    oracle_targets = SimulationOracle.name(mix)
+    assert oracle_targets.startswith("goal-")
+    table = evaluate_targets(
+        batch.kpis, small_goal["targets"], "do-nothing", model_growth(outcome.reference)
+    )
+    p_met = table.loc[table["scenario"] == "chosen", "p_met"].to_numpy()
+    assert p_met.tolist() == confirmation.evaluation.p_met.tolist()
