@@ -982,6 +982,9 @@ def goal(
     ] = False,
     seed: SeedOpt = None,
     jobs: JobsOpt = DEFAULT_JOBS,
+    backend: Annotated[
+        BackendChoice, typer.Option(help="Where replications run.")
+    ] = BackendChoice.loky,
     out: Annotated[
         Path | None,
         typer.Option(metavar="DIR", help="Goal folder (default results/goal-AREA-TIME)."),
@@ -1009,7 +1012,7 @@ def goal(
                 f"uses the recorded request; leave out {', '.join(given)}",
             )
         request = api.goal_request(resume)
-        settings = GoalSettings.recorded(request["settings"], jobs)
+        settings = GoalSettings.recorded(request["settings"], jobs, backend.value)
         reference_file, ambition_file = (
             Path(request["reference_file"]),
             Path(request["ambition_file"]),
@@ -1028,6 +1031,7 @@ def goal(
             budget_replications=budget_replications,
             max_seconds=None if max_time is None else max_time * 60,
             jobs=jobs,
+            backend=backend.value,
             targets=tuple(targets or ()),
             levers=tuple(levers or ()),
         )

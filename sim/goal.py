@@ -353,12 +353,14 @@ class GoalSettings:
     levers: tuple[str, ...] = ()
 
     @classmethod
-    def recorded(cls, values: Mapping[str, Any], jobs: int = 1) -> GoalSettings:
+    def recorded(
+        cls, values: Mapping[str, Any], jobs: int = 1, backend: Backend = "loky"
+    ) -> GoalSettings:
         """Settings as goal.json records them (lists for tuples), with this run's jobs."""
         fields: dict[str, Any] = {
             k: tuple(v) if isinstance(v, list) else v for k, v in values.items()
         }
-        return cls(**fields, jobs=jobs)
+        return cls(**fields, jobs=jobs, backend=backend)
 
     @property
     def rule(self) -> SequentialRule:
@@ -436,11 +438,17 @@ def run_goal(
 
     def progress(found: Evaluation, result: SearchResult) -> None:
         best = min((e.cost for e in result.evaluations if e.feasible), default=math.nan)
+        frontier, reached = [], -1.0  # the best least-met p_met at or below each cost
+        for e in sorted(result.evaluations, key=lambda e: e.cost):
+            if e.p_met.min() > reached:
+                reached = float(e.p_met.min())
+                frontier.append(f"£{e.cost / 1e6:.2f}m: {reached:.2f}")
         say(
             f"{len(result.evaluations)} candidates, {result.replications_used} replications; "
             f"{space.describe(found.mix)}: {found.verdict} (least-met p {found.p_met.min():.2f}, "
             f"£{found.cost:,.0f}); cheapest feasible so far "
             + ("none" if math.isnan(best) else f"£{best:,.0f}")
+            + f"; frontier {', '.join(frontier[-4:])}"
         )
 
     budget = Budget(settings.budget_replications, settings.max_seconds, time.monotonic)
