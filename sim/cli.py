@@ -943,6 +943,41 @@ def warmup(
     console.print(f"[green]written to[/] {folder}")
 
 
+@app.command(name="app")
+@guarded
+def web_app(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (localhost only unless you mean it).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: a free one).")] = 0,
+    store: Annotated[
+        Path | None,
+        typer.Option(metavar="DIR", help="Where finished runs are kept (default results/app)."),
+    ] = None,
+    jobs: JobsOpt = DEFAULT_JOBS,
+) -> None:
+    """A planner's web page: change levers, run trials and batches, see targets and money."""
+    import socket
+
+    import uvicorn
+
+    from sim.app import create_app
+
+    err = Console(stderr=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(
+            f"[yellow]warning[/]: listening on {host}: anyone who can reach this machine can "
+            "run simulations here; put it behind a reverse proxy with authentication"
+        )
+    if port == 0:
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+    web = create_app(store or project_root() / "results" / "app", jobs)
+    Console().print(f"ucsim app: http://{host}:{port}/  (Ctrl-C stops it)", highlight=False)
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
 @app.command()
 @guarded
 def goal(

@@ -63,3 +63,17 @@ def best_case() -> ModelConfig:
 def small(do_nothing: ModelConfig) -> ModelConfig:
     """A fifth of Dudley, two years after a 60-day warm-up: about 2 s a run."""
     return scaled(do_nothing, 0.2, run__years=2, run__warmup_days=60)
+
+
+def browser_or_skip(purpose: str) -> tuple[Any, str]:
+    """Playwright and Debian's chromium; the test is skipped, saying how to enable it,
+    where either is missing."""
+    import shutil
+
+    playwright = pytest.importorskip(
+        "playwright.sync_api", reason=f"pip install playwright to {purpose} in a browser"
+    )
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip(f"no browser: apt-get install chromium (.ci/run does) to {purpose}")
+    return playwright, executable

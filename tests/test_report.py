@@ -259,17 +259,9 @@ def test_board_paper_is_structured_for_pasting(reported: Path) -> None:
 
 
 def _browser():
-    """Debian's chromium driven by Playwright; the test is skipped, saying how to enable
-    it, where either is missing."""
-    import shutil
+    from tests.conftest import browser_or_skip
 
-    playwright = pytest.importorskip(
-        "playwright.sync_api", reason="pip install playwright to render the report in a browser"
-    )
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("no browser: apt-get install chromium (.ci/run does) to render the report")
-    return playwright, executable
+    return browser_or_skip("render the report")
 
 
 @pytest.mark.parametrize(
