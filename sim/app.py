@@ -328,7 +328,25 @@ def make_server(manager: JobManager) -> Any:
                 cached = (
                     " (served from the store: the same inputs ran before)" if current.cached else ""
                 )
-                return ui.p(f"done in {found.seconds:.1f} s{cached}", id="run-status")
+                done = ui.p(f"done in {found.seconds:.1f} s{cached}", id="run-status")
+                request = current.request
+                trial = request.configs[0].run.years == TRIAL_YEARS
+                if not trial or current.cached:
+                    return done
+                with reactive.isolate():
+                    wanted = int(input.replications() or 10)
+                    years = resolve(scenario_path(input.edit()), area=input.area()).config.run.years
+                # replication-years scale the work; a crude guide, labelled as such
+                minutes = found.seconds * wanted * years / (request.replications * TRIAL_YEARS) / 60
+                return ui.div(
+                    done,
+                    ui.p(
+                        f"a full run of {wanted} replications over {years} years: roughly "
+                        f"{minutes:.0f} min here (scaled from this trial)",
+                        class_="small",
+                        id="estimate",
+                    ),
+                )
             if found.state == "cancelled":
                 return ui.p("cancelled: nothing was kept", id="run-status")
             return ui.p(f"failed: {current.error}", id="run-status", class_="text-danger")
@@ -466,13 +484,19 @@ def make_server(manager: JobManager) -> Any:
         def get_workbook() -> Any:
             return str(_folder() / "income_at_risk.xlsx")
 
+        def _report_file(name: str) -> str:
+            path = _folder() / name
+            if not path.exists():
+                raise ValueError(f"{name} is written by a full run, not by a trial")
+            return str(path)
+
         @render.download_button(filename="report.html")
         def get_report() -> Any:
-            return str(_folder() / "report.html")
+            return _report_file("report.html")
 
         @render.download_button(filename="board_paper.docx")
         def get_paper() -> Any:
-            return str(_folder() / "board_paper.docx")
+            return _report_file("board_paper.docx")
 
         @render.download_button(filename=lambda: f"{input.edit()}-edited.toml")
         def get_scenario() -> Any:

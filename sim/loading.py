@@ -233,8 +233,9 @@ def _scenario_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[tuple[Path,
             raise InputError.single(str(path), "extends", parent, "must be a file path (text)")
         parent_path = Path(parent) if Path(parent).is_absolute() else path.parent / parent
         if not parent_path.is_file():
+            found = "is a folder, not a file" if parent_path.exists() else "file not found"
             raise InputError.single(
-                str(path), "extends", parent, f"not a scenario file (looked for {parent_path})"
+                str(path), "extends", parent, f"{found} (looked for {parent_path})"
             )
         chain = _scenario_chain(parent_path, (*seen, path))
     chain.append((path, raw))

@@ -80,6 +80,7 @@ def test_a_planner_changes_a_lever_runs_a_trial_and_downloads(server: str, tmp_p
         page.wait_for_selector("#run-status:has-text('done')", timeout=TRIAL_LIMIT_S * 1000)
         elapsed = time.monotonic() - started
         print(f"trial run: click to first result {elapsed:.1f} s")
+        assert "roughly" in page.inner_text("#estimate")  # the trial's runtime estimate
 
         page.click("a[data-value='Targets']")
         page.wait_for_selector("#targets table tbody tr", timeout=10_000)
