@@ -428,13 +428,17 @@ def run_goal(
     say = on_progress or (lambda _: None)
     seed = reference.run.seed if settings.seed is None else settings.seed
     chosen_targets = choose_targets(targets, settings.targets)
-    cost_year = last_target_year(chosen_targets, ())
+    last_year = last_target_year(chosen_targets, ())
     space = default_space(reference, ambition, settings.fractions, only=settings.levers)
     oracle = SimulationOracle(
         out, reference, space, chosen_targets, growth, seed, settings.jobs, settings.backend
     )
     inputs = load_area_cost_inputs(area_dir(reference.area.name))
-    costs = GoalCosts(oracle, inputs, cost_year, oracle.kpis([reference], range(1)))
+    reference_kpis = oracle.kpis([reference], range(1))
+    # the last target year the run reaches (a target beyond the run has no cost to weigh)
+    simulated = sorted(set(reference_kpis["financial_year"].astype(str)))
+    cost_year = max((y for y in simulated if y <= last_year), default=simulated[-1])
+    costs = GoalCosts(oracle, inputs, cost_year, reference_kpis)
 
     def progress(found: Evaluation, result: SearchResult) -> None:
         best = min((e.cost for e in result.evaluations if e.feasible), default=math.nan)
