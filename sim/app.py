@@ -34,6 +34,7 @@ from sim.loading import default_scenario_paths, list_area_dirs, resolve
 TRIAL_REPLICATIONS = 2
 TRIAL_YEARS = 2  # reaches the first target years (2015/16) of the shipped areas
 UPLOAD_LIMIT_BYTES = 64 * 1024
+MAX_APP_REPLICATIONS = 200  # a shared server's full run; the CLI allows more
 HEADLINE = ("emergency_admissions", "ae_attendances", "bed_days")
 
 
@@ -173,7 +174,9 @@ def app_ui() -> Any:
             ui.input_select("edit", "Scenario to edit", choices=scenarios, selected="base-case"),
             ui.output_ui("problems"),
             ui.input_file("upload", "Or upload a scenario (.toml)", accept=[".toml"]),
-            ui.input_numeric("replications", "Replications (full run)", value=10, min=2, max=200),
+            ui.input_numeric(
+                "replications", "Replications (full run)", value=10, min=2, max=MAX_APP_REPLICATIONS
+            ),
             ui.input_action_button("trial", "Trial run", class_="btn-secondary"),
             ui.input_action_button("full", "Full run", class_="btn-primary"),
             ui.input_action_button("cancel", "Cancel", class_="btn-outline-danger"),
@@ -230,6 +233,8 @@ def make_server(manager: JobManager) -> Any:
             if source.stat().st_size > UPLOAD_LIMIT_BYTES:
                 problem.set(f"{info['name']}: larger than {UPLOAD_LIMIT_BYTES // 1024} KB")
                 return
+            for shipped in default_scenario_paths():  # so `extends = "base-case.toml"` works
+                shutil.copyfile(shipped, workdir / shipped.name)
             target = workdir / "upload.toml"
             shutil.copyfile(source, target)
             try:
@@ -239,12 +244,18 @@ def make_server(manager: JobManager) -> Any:
                     "\n".join(str(p).replace(str(target), info["name"]) for p in exc.problems)
                 )
                 return
+            names = [p.stem for p in default_scenario_paths()]
+            if config.scenario.name in names:
+                problem.set(
+                    f"{info['name']}: scenario.name = {config.scenario.name!r}: a shipped "
+                    "scenario has this name; give yours another"
+                )
+                return
             named = workdir / f"{config.scenario.name}.toml"
             shutil.move(target, named)
             uploaded.set(named)
             problem.set("")
-            names = [p.stem for p in default_scenario_paths()]
-            choices = [*names, named.stem] if named.stem not in names else names
+            choices = [*names, named.stem]
             ui.update_select("edit", choices=choices, selected=named.stem)
             ui.update_checkbox_group(
                 "scenarios", choices=choices, selected=[*input.scenarios(), named.stem]
@@ -280,7 +291,10 @@ def make_server(manager: JobManager) -> Any:
             configs = edited_configs(trial)
             if configs is None:
                 return
-            replications = TRIAL_REPLICATIONS if trial else int(input.replications() or 10)
+            replications = TRIAL_REPLICATIONS if trial else int(input.replications() or 0)
+            if not 2 <= replications <= MAX_APP_REPLICATIONS:
+                problem.set(f"replications = {replications}: 2 to {MAX_APP_REPLICATIONS}")
+                return
             request = request_for(configs, replications, report=not trial)
             job.set(manager.submit(request))
 

@@ -135,6 +135,10 @@ def test_an_invalid_value_is_named_in_the_page_and_a_run_can_be_cancelled(
         page.set_input_files("#upload", str(bad))
         page.wait_for_selector("#problem:has-text('services.wards.beds')", timeout=20_000)
         assert str(tmp_path) not in page.inner_text("#problem")  # no server paths shown
+        good = tmp_path / "plan.toml"
+        good.write_text('extends = "base-case.toml"\n\n[scenario]\nname = "my-plan"\n')
+        page.set_input_files("#upload", str(good))
+        page.wait_for_selector("#edit option[value='my-plan']", state="attached", timeout=20_000)
 
         page.fill(multiplier, "0.95")
         page.fill("#replications", "40")
