@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import shutil
 import tempfile
 import zipfile
@@ -27,8 +28,8 @@ from shiny import App, reactive, render, ui
 from sim.api import modify
 from sim.config import Interventions, ModelConfig
 from sim.errors import InputError
-from sim.goal import evidence_bounds
-from sim.jobs import Job, JobManager, JobStore, request_for
+from sim.goal import GoalSettings, evidence_bounds
+from sim.jobs import GoalJobRequest, Job, JobManager, JobRequest, JobStore, request_for
 from sim.loading import default_scenario_paths, list_area_dirs, resolve
 
 TRIAL_REPLICATIONS = 2
@@ -190,6 +191,24 @@ def app_ui() -> Any:
             ui.nav_panel("Money", ui.output_data_frame("money")),
             ui.nav_panel("Runs", ui.output_data_frame("runs")),
             ui.nav_panel(
+                "What would it take?",
+                ui.p(
+                    "The cheapest mix of the levers between do nothing and the best case "
+                    "(each within its evidence) that meets every target of the area with at "
+                    "least this probability: a quick search (each lever off or full; see "
+                    "ucsim goal for finer steps). It takes minutes."
+                ),
+                ui.input_slider(
+                    "goal_p", "Required p_met", min=0.5, max=0.95, value=0.8, step=0.05
+                ),
+                ui.input_action_button("goal_start", "Search", class_="btn-primary"),
+                ui.input_action_button("goal_cancel", "Cancel search", class_="btn-outline-danger"),
+                ui.output_ui("goal_status"),
+                ui.output_ui("goal_answer"),
+                ui.output_image("goal_frontier", height="auto"),
+                ui.download_button("get_goal", "Goal report (html)"),
+            ),
+            ui.nav_panel(
                 "Downloads",
                 ui.download_button("get_zip", "Results folder (zip)"),
                 ui.download_button("get_workbook", "Workbook (xlsx)"),
@@ -344,6 +363,7 @@ def make_server(manager: JobManager) -> Any:
                 )
                 done = ui.p(f"done in {found.seconds:.1f} s{cached}", id="run-status")
                 request = current.request
+                assert isinstance(request, JobRequest)
                 trial = request.configs[0].run.years == TRIAL_YEARS
                 if not trial or current.cached:
                     return done
@@ -366,6 +386,7 @@ def make_server(manager: JobManager) -> Any:
             return ui.p(f"failed: {current.error}", id="run-status", class_="text-danger")
 
         def _remember(current: Job, seconds: float) -> None:
+            assert isinstance(current.request, JobRequest)
             summary = pd.read_csv(current.folder / "summary.csv")
             last = summary[summary["year"] == summary["year"].max()]
             row: dict[str, Any] = {
@@ -518,6 +539,80 @@ def make_server(manager: JobManager) -> Any:
             changes = changed_values(fields(), values)
             config = resolve(scenario_path(input.edit()), area=input.area()).config
             yield edited_toml(config.renamed(f"{input.edit()}-edited"), input.edit(), changes)
+
+        goal_job: reactive.Value[Job | None] = reactive.Value(None)
+
+        @reactive.effect
+        @reactive.event(input.goal_start)
+        def _goal_start() -> None:
+            shipped = {p.stem: p for p in default_scenario_paths()}
+            settings = GoalSettings(
+                required=float(input.goal_p()),
+                fractions=(0.0, 1.0),
+                first=3,
+                step=3,
+                most=9,
+                confirm=10,
+            )
+            request = GoalJobRequest(
+                shipped["do-nothing"], shipped["best-case"], input.area(), settings
+            )
+            goal_job.set(manager.submit(request))
+
+        @reactive.effect
+        @reactive.event(input.goal_cancel)
+        def _goal_cancel() -> None:
+            current = goal_job.get()
+            if current is not None:
+                manager.cancel(current)
+
+        @render.ui
+        def goal_status() -> Any:
+            current = goal_job.get()
+            if current is None:
+                return None
+            found = manager.progress(current)
+            if found.state == "running":
+                reactive.invalidate_later(1.0)
+                return ui.p(
+                    f"searching: {found.done} replications simulated, {found.seconds:.0f} s",
+                    id="goal-status",
+                )
+            if found.state == "failed":
+                return ui.p(f"failed: {current.error}", id="goal-status", class_="text-danger")
+            return ui.p(f"{found.state} in {found.seconds:.0f} s", id="goal-status")
+
+        @reactive.calc
+        def goal_folder() -> Path | None:
+            current = goal_job.get()
+            if current is None:
+                return None
+            if manager.progress(current).state == "running":
+                reactive.invalidate_later(1.0)
+                return None
+            return current.folder if current.state == "done" else None
+
+        @render.ui
+        def goal_answer() -> Any:
+            folder = goal_folder()
+            if folder is None:
+                return None
+            found = json.loads((folder / "goal.json").read_text(encoding="utf-8"))
+            return ui.div(*(ui.p(line) for line in found["statements"]), id="goal-answer")
+
+        @render.image
+        def goal_frontier() -> Any:
+            folder = goal_folder()
+            if folder is None:
+                return None
+            return {"src": str(folder / "frontier.png"), "width": "640px"}
+
+        @render.download_button(filename="goal.html")
+        def get_goal() -> Any:
+            folder = goal_folder()
+            if folder is None:
+                raise ValueError("no finished search yet")
+            return str(folder / "goal.html")
 
         session.on_ended(lambda: shutil.rmtree(workdir, ignore_errors=True))
 

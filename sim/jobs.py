@@ -22,12 +22,13 @@ import time
 import traceback
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from sim.config import ModelConfig
-from sim.loading import config_sha256
+from sim.goal import GoalSettings
+from sim.loading import config_sha256, resolve
 from sim.store import ResultsFolder, tool_version
 
 State = Literal["running", "done", "cancelled", "failed"]
@@ -57,9 +58,36 @@ class JobRequest:
         return self.replications * len(self.configs)
 
 
+@dataclass(frozen=True)
+class GoalJobRequest:
+    """A ``ucsim goal --quick`` search between two shipped scenarios, as a job."""
+
+    reference: Path
+    ambition: Path
+    area: str
+    settings: GoalSettings
+    overrides: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        configs = [
+            config_sha256(resolve(path, area=self.area, overrides=self.overrides).config)
+            for path in (self.reference, self.ambition)
+        ]
+        recorded = {k: v for k, v in self.settings.__dict__.items() if k not in ("jobs", "backend")}
+        payload = {"goal": configs, "settings": recorded, "version": tool_version()}
+        return hashlib.sha256(
+            json.dumps(payload, sort_keys=True, default=list).encode()
+        ).hexdigest()
+
+    @property
+    def total(self) -> int:
+        return 0  # not known in advance: the search decides how many replications
+
+
 @dataclass
 class Job:
-    request: JobRequest
+    request: JobRequest | GoalJobRequest
     folder: Path  # where the results are (the store's folder once done)
     staging: Path | None = None
     process: multiprocessing.process.BaseProcess | None = None
@@ -82,28 +110,43 @@ class JobProgress:
     seconds: float
 
 
-def _run_job(request: JobRequest, staging: Path, jobs: int) -> None:
-    """The job's process: its own process group, so a cancel reaches its workers too."""
+def _run_batch(request: JobRequest, staging: Path, jobs: int) -> None:
+    from sim.batch import BatchOptions, run_batch
+
+    options = BatchOptions(
+        replications=request.replications,
+        seed=request.seed,
+        jobs=jobs,
+        backend="loky",
+        report=request.report,
+    )
+    run_batch(list(request.configs), staging, options)
+    if request.report:
+        from sim.report import write_report
+
+        folder = ResultsFolder(staging)
+        write_report(staging)
+        manifest = folder.read_manifest()
+        manifest["report"] = "written"
+        folder.write_manifest(manifest)
+
+
+def _run_goal(request: GoalJobRequest, staging: Path, jobs: int) -> None:
+    from sim.api import goal
+
+    settings = replace(request.settings, jobs=jobs)
+    goal(request.reference, request.ambition, staging, request.area, request.overrides, settings)
+
+
+def _job_process(request: JobRequest | GoalJobRequest, staging: Path, jobs: int) -> None:
+    """A job's process: its own process group, so a cancel reaches its workers too; an
+    error is written beside the job's folder for the app to show."""
     os.setpgrp()
     try:
-        from sim.batch import BatchOptions, run_batch
-
-        options = BatchOptions(
-            replications=request.replications,
-            seed=request.seed,
-            jobs=jobs,
-            backend="loky",
-            report=request.report,
-        )
-        run_batch(list(request.configs), staging, options)
-        if request.report:
-            from sim.report import write_report
-
-            folder = ResultsFolder(staging)
-            write_report(staging)
-            manifest = folder.read_manifest()
-            manifest["report"] = "written"
-            folder.write_manifest(manifest)
+        if isinstance(request, GoalJobRequest):
+            _run_goal(request, staging, jobs)
+        else:
+            _run_batch(request, staging, jobs)
     except BaseException as exc:  # reported to the app, which shows it
         text = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
         staging.mkdir(parents=True, exist_ok=True)
@@ -129,7 +172,13 @@ class JobStore:
     def folder(self, key: str) -> Path:
         return self.root / key
 
-    def finished(self, request: JobRequest) -> bool:
+    def finished(self, request: JobRequest | GoalJobRequest) -> bool:
+        if isinstance(request, GoalJobRequest):
+            try:
+                found = json.loads((self.folder(request.key) / "goal.json").read_text("utf-8"))
+            except (OSError, ValueError):
+                return False
+            return bool(found.get("status") == "complete")
         folder = ResultsFolder(self.folder(request.key))
         if not folder.exists():
             return False
@@ -147,7 +196,7 @@ class JobManager:
         self.running: dict[str, Job] = {}
         self.context = multiprocessing.get_context("spawn")
 
-    def submit(self, request: JobRequest) -> Job:
+    def submit(self, request: JobRequest | GoalJobRequest) -> Job:
         """A finished job from the store, the same job already running, or a new one."""
         key = request.key
         if self.store.finished(request):
@@ -156,7 +205,7 @@ class JobManager:
             return self.running[key]
         staging = self.store.root / f".running-{key[:16]}-{uuid.uuid4().hex[:8]}"
         process = self.context.Process(
-            target=_run_job, args=(request, staging, self.jobs_per_run), daemon=False
+            target=_job_process, args=(request, staging, self.jobs_per_run), daemon=False
         )
         process.start()
         job = Job(request, self.store.folder(key), staging=staging, process=process)
@@ -204,6 +253,8 @@ class JobManager:
         folder = job.staging if job.state == "running" else job.folder
         if folder is None:
             return 0
+        if isinstance(job.request, GoalJobRequest):
+            return sum(1 for _ in folder.rglob("rep-*.parquet"))
         try:
             runs = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["runs"]
         except (OSError, ValueError, KeyError):
@@ -217,7 +268,8 @@ class JobManager:
         self.running.pop(job.key, None)
         staging = job.staging
         assert staging is not None
-        if job.process.exitcode == 0 and (staging / "manifest.json").exists():
+        written = "goal.json" if isinstance(job.request, GoalJobRequest) else "manifest.json"
+        if job.process.exitcode == 0 and (staging / written).exists():
             if job.folder.exists():  # another job of the same key finished first
                 shutil.rmtree(staging, ignore_errors=True)
             else:

@@ -146,4 +146,10 @@ def test_an_invalid_value_is_named_in_the_page_and_a_run_can_be_cancelled(
         page.wait_for_selector("#run-status:has-text('running')", timeout=20_000)
         page.click("#cancel")
         page.wait_for_selector("#run-status:has-text('cancelled')", timeout=20_000)
+
+        page.click("a[data-value='What would it take?']")
+        page.click("#goal_start")
+        page.wait_for_selector("#goal-status:has-text('searching')", timeout=20_000)
+        page.click("#goal_cancel")
+        page.wait_for_selector("#goal-status:has-text('cancelled')", timeout=20_000)
         browser.close()

@@ -71,3 +71,36 @@ def _alive_in_group(group: int) -> int:
     listing = subprocess.run(["ps", "-eo", "pgid=,stat="], capture_output=True, text=True)
     rows = [line.split() for line in listing.stdout.splitlines() if line.strip()]
     return sum(1 for pgid, stat in rows if int(pgid) == group and not stat.startswith("Z"))
+
+
+def test_a_goal_search_runs_as_a_job_and_is_served_from_the_store(tmp_path) -> None:
+    """The app's "What would it take?" tab: a goal search (Bury, 2 years, one lever, one
+    target) as a job, then the same request from the store."""
+    from sim.goal import GoalSettings
+    from sim.jobs import GoalJobRequest
+    from sim.loading import project_root
+
+    scenarios = project_root() / "scenarios"
+    settings = GoalSettings(
+        fractions=(0.0, 1.0),
+        first=2,
+        step=2,
+        most=4,
+        confirm=2,
+        levers=("self_management",),
+        targets=("composite_per_100k_2015_16",),
+    )
+    request = GoalJobRequest(
+        scenarios / "do-nothing.toml",
+        scenarios / "best-case.toml",
+        "bury",
+        settings,
+        ("run.years=2", "run.warmup_days=30"),
+    )
+    manager = JobManager(JobStore(tmp_path / "store"), jobs_per_run=2)
+    job = manager.submit(request)
+    found = manager.wait(job, timeout=300)
+    assert found.state == "done", job.error
+    assert (job.folder / "goal.html").exists() and (job.folder / "frontier.png").exists()
+    again = manager.submit(request)
+    assert again.cached and again.folder == job.folder
