@@ -72,6 +72,8 @@ class StrictModel(BaseModel):
 def _kind_problem(value: Any, annotation: Any, model: type[StrictModel]) -> str | None:
     """Why ``value`` is the wrong kind for ``annotation`` (None if it is not), looking
     into dict values and list items; nested models check their own fields."""
+    if value is None:
+        return None  # optional fields: pydantic says whether None is allowed
     origin = get_origin(annotation)
     if origin is Annotated:
         return _kind_problem(value, get_args(annotation)[0], model)

@@ -160,6 +160,25 @@ def _job_process(request: JobRequest | GoalJobRequest, staging: Path, jobs: int)
     os._exit(0)
 
 
+def _server_of(staging: Path) -> int:
+    try:
+        return int(staging.name.split("-")[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, alive
+    return True
+
+
 class JobStore:
     """Finished results by job key, in ``root``; jobs in progress beside them, hidden."""
 
@@ -167,7 +186,8 @@ class JobStore:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         for stale in self.root.glob(".running-*"):  # left by a server that was killed
-            shutil.rmtree(stale, ignore_errors=True)
+            if not _alive(_server_of(stale)):
+                shutil.rmtree(stale, ignore_errors=True)
 
     def folder(self, key: str) -> Path:
         return self.root / key
@@ -203,7 +223,8 @@ class JobManager:
             return Job(request, self.store.folder(key), state="done", cached=True)
         if key in self.running and self.running[key].state == "running":
             return self.running[key]
-        staging = self.store.root / f".running-{key[:16]}-{uuid.uuid4().hex[:8]}"
+        # the server's pid in the name: another server sharing the store leaves it alone
+        staging = self.store.root / f".running-{os.getpid()}-{key[:16]}-{uuid.uuid4().hex[:8]}"
         process = self.context.Process(
             target=_job_process, args=(request, staging, self.jobs_per_run), daemon=False
         )

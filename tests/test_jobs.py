@@ -104,3 +104,16 @@ def test_a_goal_search_runs_as_a_job_and_is_served_from_the_store(tmp_path) -> N
     assert (job.folder / "goal.html").exists() and (job.folder / "frontier.png").exists()
     again = manager.submit(request)
     assert again.cached and again.folder == job.folder
+
+
+def test_a_new_server_sweeps_only_folders_whose_server_is_gone(tmp_path) -> None:
+    import os
+
+    root = tmp_path / "store"
+    root.mkdir()
+    mine = root / f".running-{os.getpid()}-abc-1"
+    gone = root / ".running-999999999-abc-2"
+    for folder in (mine, gone):
+        folder.mkdir()
+    JobStore(root)
+    assert mine.exists() and not gone.exists()
