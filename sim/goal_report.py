@@ -17,6 +17,7 @@ import tomli_w
 from sim.formatting import money, pounds
 from sim.goal import GoalOutcome, SimulationOracle
 from sim.goal_search import Evaluation
+from sim.loading import read_toml
 from sim.store import atomic_write, write_csv, write_json, write_text
 
 FILES = (
@@ -103,7 +104,7 @@ def scenario_toml(
             node[leaf] = {"value": value, "source": stamp, "confidence": "E"}
     header = (
         f"# {(file_label or label).capitalize()} mix found by `ucsim goal` on {outcome.created}; "
-        f"extends the reference scenario.\n# Run it: ucsim run {Path(reference_file).name} "
+        f"extends the reference scenario.\n# Run it: ucsim run {reference_file} "
         f"{file_label or label}.toml --replications {checked.n} --seed "
         f"{confirmation.seed if confirmation else outcome.seed}\n"
     )
@@ -211,7 +212,13 @@ def statements(outcome: GoalOutcome) -> list[str]:
 def write_goal_outputs(outcome: GoalOutcome, reference_file: Path) -> list[Path]:
     """Every output file of a goal search, into its folder."""
     root = outcome.folder
-    shutil.copyfile(reference_file, root / reference_file.name)
+    # A copy beside the results keeps the folder self-contained; a reference that itself
+    # extends another file is referred to where it is instead (its parent would be missing).
+    if "extends" in read_toml(reference_file):
+        extends = str(reference_file.resolve())
+    else:
+        shutil.copyfile(reference_file, root / reference_file.name)
+        extends = reference_file.name
     written = []
     candidates = candidates_table(outcome)
     write_csv(root / "candidates.csv", candidates)
@@ -223,7 +230,7 @@ def write_goal_outputs(outcome: GoalOutcome, reference_file: Path) -> list[Path]
     for label, found in answers.items():
         if found is not None:
             key = "top" if label == "nearest-miss" else label
-            text = scenario_toml(outcome, found, key, reference_file.name, label)
+            text = scenario_toml(outcome, found, key, extends, label)
             write_text(root / f"{label}.toml", text)
             written.append(root / f"{label}.toml")
     plot_frontier(outcome, root / "frontier.png")
