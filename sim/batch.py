@@ -20,7 +20,7 @@ from typing import Any, get_args
 
 import pandas as pd
 
-from sim.area_inputs import check_area_inputs
+from sim.area_inputs import TARGETS_FILE, check_area_inputs
 from sim.config import MAX_SEED, ModelConfig
 from sim.costs import COSTS_FILE, costs_file
 from sim.errors import InputError, InputProblem
@@ -54,7 +54,6 @@ from sim.summary import paired_differences, summarise
 from sim.targets import Growth, evaluate_targets, load_targets
 
 REFERENCE_SCENARIO = "do-nothing"
-TARGETS_FILE = "targets.toml"
 # A default 5-year replication takes about 5 s on one core: 10,000 per scenario is days of
 # work, so anything above is a typo, not a plan.
 MAX_REPLICATIONS = 10_000
