@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -77,3 +78,14 @@ def browser_or_skip(purpose: str) -> tuple[Any, str]:
     if executable is None:
         pytest.skip(f"no browser: apt-get install chromium (.ci/run does) to {purpose}")
     return playwright, executable
+
+
+def small_run_args(out: Path) -> list[str]:
+    """`ucsim run` of two shipped scenarios, one year, two replications, one worker: the
+    smallest run with every output (for CLI, kill and resume tests)."""
+    return [
+        "run",
+        str(SCENARIOS / "do-nothing.toml"),
+        str(SCENARIOS / "best-case.toml"),
+        *("--replications", "2", "--years", "1", "--jobs", "1", "--out", str(out)),
+    ]

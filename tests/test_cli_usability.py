@@ -12,9 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.cli import _plain_progress, app
-from sim.loading import project_root
-
-SCENARIOS = project_root() / "scenarios"
+from tests.conftest import small_run_args
 
 
 @pytest.fixture(scope="module")
@@ -23,19 +21,7 @@ def small_run(tmp_path_factory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("cli") / "run"
     result = CliRunner().invoke(
         app,
-        [
-            "run",
-            str(SCENARIOS / "do-nothing.toml"),
-            str(SCENARIOS / "best-case.toml"),
-            "--replications",
-            "2",
-            "--years",
-            "1",
-            "--jobs",
-            "1",
-            "--out",
-            str(out),
-        ],
+        small_run_args(out),
         env={"COLUMNS": "80"},
         terminal_width=80,
     )

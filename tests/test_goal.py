@@ -4,7 +4,6 @@ sequential decisions, and on the model the same answer whatever the workers, res
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -173,13 +172,9 @@ def test_the_answer_does_not_depend_on_the_number_of_workers(small_goal) -> None
 
 
 def test_a_rerun_into_the_same_folder_resumes_without_simulating(small_goal) -> None:
-    again = small_goal["again"]
-    assert again.search.chosen == small_goal["one"].search.chosen or (
-        again.search.chosen is not None
-        and again.search.chosen.mix == small_goal["one"].search.chosen.mix
-    )
-    assert again.simulated == 0
-    assert isinstance(again.folder, Path)
+    again, first = small_goal["again"], small_goal["one"]
+    assert first.simulated > 0 and again.simulated == 0
+    assert [e.mix for e in again.search.evaluations] == [e.mix for e in first.search.evaluations]
 
 
 @pytest.mark.parametrize(
@@ -217,7 +212,6 @@ def test_a_plain_batch_of_the_chosen_mix_reproduces_its_confirmed_p_met(small_go
     """Run the chosen mix as an ordinary batch with the confirmation's seed and count:
     the same p_met, replication for replication (common random numbers)."""
     from sim.batch import BatchOptions, model_growth, run_batch
-    from sim.goal import SimulationOracle
     from sim.targets import evaluate_targets
 
     outcome = small_goal["one"]
@@ -229,8 +223,6 @@ def test_a_plain_batch_of_the_chosen_mix_reproduces_its_confirmed_p_met(small_go
         tmp_path / "run",
         BatchOptions(replications=confirmation.evaluation.n, seed=confirmation.seed),
     )
-    oracle_targets = SimulationOracle.name(mix)
-    assert oracle_targets.startswith("goal-")
     table = evaluate_targets(
         batch.kpis, small_goal["targets"], "do-nothing", model_growth(outcome.reference)
     )

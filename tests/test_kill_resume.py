@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.loading import project_root
+from tests.conftest import small_run_args
 
-SCENARIOS = project_root() / "scenarios"
 OUTPUTS = (
     "summary.csv",
     "targets.csv",
@@ -28,23 +27,7 @@ OUTPUTS = (
 
 
 def _start(out: Path) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable,
-        "-m",
-        "sim",
-        "run",
-        str(SCENARIOS / "do-nothing.toml"),
-        str(SCENARIOS / "best-case.toml"),
-        "--replications",
-        "2",
-        "--years",
-        "1",
-        "--jobs",
-        "1",
-        "--out",
-        str(out),
-        "--quiet",
-    ]
+    command = [sys.executable, "-m", "sim", *small_run_args(out), "--quiet"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
