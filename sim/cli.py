@@ -44,7 +44,7 @@ from sim.batch import (
     saved_target_contradictions,
     write_finance_outputs,
 )
-from sim.config import MAX_SEED
+from sim.config import MAX_SEED, MAX_YEARS
 from sim.errors import InputError
 from sim.loading import (
     DEFAULT_AREA,
@@ -232,7 +232,7 @@ def run(
         int | None,
         typer.Option(
             min=1,
-            max=50,
+            max=MAX_YEARS,
             metavar="N",
             help="Years to simulate after the warm-up (default: the area's run.years).",
         ),

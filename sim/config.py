@@ -243,8 +243,11 @@ class AreaInfo(StrictModel):
         return self
 
 
+MAX_YEARS = 20  # the plans look five years ahead; beyond 20 the demography is guesswork
+
+
 class RunSettings(StrictModel):
-    years: Annotated[int, Field(ge=1, le=20)] = 5
+    years: Annotated[int, Field(ge=1, le=MAX_YEARS)] = 5
     warmup_days: Annotated[int, Field(ge=0, le=730)] = 120
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 20140401
 
