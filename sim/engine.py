@@ -26,6 +26,17 @@ operation short (about 19 entries instead of 570 in a Dudley run). A marker
 entry at each window's end moves the next bucket into the heap; entries keep
 their due time and creation number, so they run in exactly the order one heap
 would give.
+
+The public contract, so that a SimPy user cannot be surprised by it:
+
+* :meth:`run`, :meth:`step` and :meth:`run_until` all drive both queues (``run()``
+  with no ``until`` runs until both are empty);
+* a negative delay, or a due time before now, raises ``ValueError``;
+* SimPy is read only through its public API (``now``, ``peek()``, ``schedule()``,
+  ``step()``). The one protected member written is the clock, ``_now``, which
+  SimPy gives no public setter for: an agenda callback must see its due time as
+  ``now``. ``pyproject.toml`` pins SimPy to the tested minor version, and
+  ``tests/test_engine.py`` checks that the clock and the event order still behave.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from itertools import count
 from typing import Any
 
 import simpy
+from simpy.core import EmptySchedule, Infinity
 
 Callback = Callable[..., object]  # any return value is ignored
 # The loop makes and drops a few container objects per step; with CPython's default
@@ -65,6 +77,24 @@ class Engine(simpy.Environment):
         self._marker_pending = False
         self._order = count()
         self.horizon = float("inf")  # end of the current (or last) run_until
+        self._simpy_next = Infinity  # due time of SimPy's next event (kept by schedule/step)
+
+    # ------------------------------------------------------------ SimPy's side
+    def schedule(
+        self,
+        event: simpy.Event,
+        priority: simpy.core.EventPriority = simpy.core.NORMAL,
+        delay: float = 0,
+    ) -> None:
+        """SimPy's ``schedule``, remembering the earliest SimPy event for the run loop."""
+        super().schedule(event, priority, delay)
+        due = self.now + delay
+        if due < self._simpy_next:
+            self._simpy_next = due
+
+    def _step_simpy(self) -> None:
+        super().step()
+        self._simpy_next = super().peek()
 
     def record_at(self, due: float, record: Callback, *args: Any) -> None:
         """Run ``record(*args)`` now if ``due`` falls before the horizon, else at ``due``.
@@ -83,7 +113,9 @@ class Engine(simpy.Environment):
 
     def call_in(self, delay: float, callback: Callback, *args: Any) -> None:
         """Run ``callback(*args)`` ``delay`` hours from now (``delay`` >= 0)."""
-        due = self._now + delay
+        if not delay >= 0:
+            raise ValueError(f"delay must be non-negative (got {delay})")
+        due = self.now + delay
         if due < self._window_end:
             heapq.heappush(self._agenda, (due, next(self._order), callback, args))
         else:
@@ -91,8 +123,8 @@ class Engine(simpy.Environment):
 
     def call_at(self, due: float, callback: Callback, *args: Any) -> None:
         """Run ``callback(*args)`` at ``due`` (not before now)."""
-        if due < self._now:
-            raise ValueError(f"cannot schedule at {due}, before now ({self._now})")
+        if not due >= self.now:
+            raise ValueError(f"cannot schedule at {due}, before now ({self.now})")
         if due < self._window_end:
             heapq.heappush(self._agenda, (due, next(self._order), callback, args))
         else:
@@ -102,7 +134,7 @@ class Engine(simpy.Environment):
         """Keep an entry due after the current window in its window's bucket."""
         if not self._marker_pending:
             # No bucket waiting: the window starts again from the window holding now.
-            self._window_end = (self._now // self._window + 1.0) * self._window
+            self._window_end = (self.now // self._window + 1.0) * self._window
             if entry[0] < self._window_end:
                 heapq.heappush(self._agenda, entry)
                 return
@@ -134,6 +166,50 @@ class Engine(simpy.Environment):
         later = sum(len(entries) for entries in self._later.values())
         return len(self._agenda) - self._marker_pending + later
 
+    def peek(self) -> float:
+        """Due time of the next agenda entry or SimPy event (``Infinity`` if none)."""
+        agenda = self._agenda[0][0] if self._agenda else Infinity
+        return min(agenda, super().peek())
+
+    def step(self) -> None:
+        """Run the next agenda entry or SimPy event, whichever is due first.
+
+        Raises SimPy's ``EmptySchedule`` when neither queue holds anything.
+        """
+        agenda = self._agenda
+        if agenda and agenda[0][0] < self._simpy_next:
+            due, _, callback, args = heapq.heappop(agenda)
+            self._now = due
+            callback(*args)
+        elif self._simpy_next < Infinity:
+            self._step_simpy()
+        else:
+            raise EmptySchedule
+
+    def run(self, until: float | simpy.Event | None = None) -> Any:
+        """SimPy's ``run``, with agenda callbacks run in their turn.
+
+        A number runs up to (not including) that time, as :meth:`run_until`; an
+        event runs until it is processed and returns its value; ``None`` runs until
+        nothing is left on either queue.
+        """
+        if until is None:
+            self.run_until(Infinity)
+            return None
+        if isinstance(until, simpy.Event):
+            while until.callbacks is not None:
+                try:
+                    self.step()
+                except EmptySchedule:
+                    raise RuntimeError(
+                        "nothing left to run, but the 'until' event was not triggered"
+                    ) from None
+            return until.value
+        if not until > self.now:
+            raise ValueError(f"until ({until}) must be greater than the current time")
+        self.run_until(float(until))
+        return None
+
     def run_until(self, horizon: float) -> None:
         """Run agenda and SimPy events, earliest first, up to (not including) ``horizon``."""
         self.horizon = horizon
@@ -145,17 +221,18 @@ class Engine(simpy.Environment):
             gc.set_threshold(*thresholds)
 
     def _run_until(self, horizon: float) -> None:
-        agenda, queue = self._agenda, self._queue
-        pop, step = heapq.heappop, self.step
+        agenda = self._agenda
+        pop, step = heapq.heappop, self._step_simpy
         while True:
-            if agenda and (not queue or agenda[0][0] < queue[0][0]):
+            if agenda and agenda[0][0] < self._simpy_next:
                 if agenda[0][0] >= horizon:
                     break
                 due, _, callback, args = pop(agenda)
                 self._now = due
                 callback(*args)
-            elif queue and queue[0][0] < horizon:
+            elif self._simpy_next < horizon:
                 step()
             else:
                 break
-        self._now = horizon
+        if horizon < Infinity:
+            self._now = horizon

@@ -229,3 +229,50 @@ def test_windowed_agenda_runs_entries_in_exactly_one_heaps_order() -> None:
     for bad in (0.0, -4.0, 6.0):
         with pytest.raises(ValueError, match="power of two"):
             Engine(window=bad)
+
+
+def test_simpy_run_and_step_drive_the_agenda_too() -> None:
+    """What a SimPy user calls (``run()``, ``run(until)``, ``step()``) never skips a callback."""
+    for drive in ("run", "run_until_number", "run_until_event", "step"):
+        env = Engine()
+        log: list[tuple[str, float]] = []
+
+        def process(env: Engine = env, log: list[tuple[str, float]] = log):  # type: ignore[no-untyped-def]
+            yield env.timeout(2.0)
+            log.append(("simpy", env.now))
+
+        done = env.process(process())
+        env.call_at(1.0, lambda env=env, log=log: log.append(("agenda", env.now)))
+        env.call_at(3.0, lambda env=env, log=log: log.append(("agenda", env.now)))
+        if drive == "run":
+            env.run()
+        elif drive == "run_until_number":
+            env.run(until=5.0)
+            assert env.now == 5.0
+        elif drive == "run_until_event":
+            env.run(until=done)
+            env.run()
+        else:
+            with pytest.raises(simpy.core.EmptySchedule):
+                while True:
+                    env.step()
+        assert log == [("agenda", 1.0), ("simpy", 2.0), ("agenda", 3.0)], drive
+
+
+def test_peek_sees_both_queues() -> None:
+    env = Engine()
+    assert env.peek() == float("inf")
+    env.call_at(3.0, lambda: None)
+    assert env.peek() == 3.0
+    env.timeout(1.0)
+    assert env.peek() == 1.0
+
+
+@pytest.mark.parametrize("delay", [-1e-9, -5.0, float("nan")])
+def test_a_negative_or_undefined_delay_is_refused(delay: float) -> None:
+    env = Engine()
+    with pytest.raises(ValueError, match="non-negative"):
+        env.call_in(delay, lambda: None)
+    with pytest.raises(ValueError, match="before now"):
+        env.call_at(delay, lambda: None)
+    assert env.agenda_size == 0
