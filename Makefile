@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,14 +14,17 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed  ## run the default area's three scenarios
 	$(BIN)/ucsim run
 
-test: $(VENV)/.installed  ## lint and run the test suite
-	$(BIN)/ruff check sim tests benchmarks docs/examples
+test: lint  ## lint, type-check, check the layers, then every test (fast and slow tiers)
+	$(BIN)/python -m pytest -m "slow or not slow"
+
+test-fast: $(VENV)/.installed  ## the fast tier only (what plain `pytest` runs)
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed  ## ruff (lint and format), mypy, the import layers, no generated files
 	$(BIN)/ruff check sim tests benchmarks docs/examples
-	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/ruff format --check sim tests benchmarks docs/examples
 	$(BIN)/mypy sim
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.installed  ## performance benchmarks (not part of the tests)
 	$(BIN)/python -m benchmarks

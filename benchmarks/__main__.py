@@ -34,7 +34,7 @@ from benchmarks.floor import run_floor
 from sim.batch import BatchOptions, run_batch
 from sim.loading import default_scenario_paths, resolve, with_overrides
 from sim.replication import run_replication
-from sim.services import AgendaPool, BookedRota, BookedServers
+from sim.resources import AgendaPool, BookedRota, BookedServers
 from sim.store import git_commit, now_iso
 
 RECORD = Path(__file__).resolve().parent / "results.jsonl"  # tracked: with --record

@@ -52,6 +52,7 @@ from sim.loading import (
     area_dir,
     config_differences,
     default_scenario_paths,
+    flatten,
     list_area_dirs,
     load_practices,
     parse_override,
@@ -79,7 +80,6 @@ from sim.tables import (
     differences_table,
     discrepancy_table,
     finance_table,
-    flatten,
     format_value,
     key_figures_table,
     provenance_lines,
@@ -93,7 +93,7 @@ from sim.tables import (
 
 
 def write_report(root: Path, formats: tuple[str, ...] = ("html", "docx")) -> list[Path]:
-    from sim.report import write_report as write
+    from sim.documents import write_report as write
 
     return write(root, formats)
 

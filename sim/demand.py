@@ -14,7 +14,7 @@ one that do-nothing has (common random numbers at the level of the patient).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,46 +28,34 @@ from sim.streams import RandomStreams
 from sim.timeline import HOURS_PER_DAY, HOURS_PER_YEAR, Timeline
 
 LOW, MEDIUM, HIGH = 0, 1, 2
-OLDER_BANDS_FROM = 2  # age bands 65-74 and above
-SAME_DAY_STAY_HOURS = (4.0, 20.0)  # a same-day stay lasts 4 to 24 hours
-READMISSION_WINDOW_DAYS = 30.0
 
-# Uniform columns each activity's stream supplies per episode, by the name the
-# model reads them under (an episode's ``u_*`` columns; the order within an
-# activity is the order of the stream's draws, so it must not change).
-UNIFORM_COLUMNS: dict[str, tuple[str, ...]] = {
-    "routing": ("u_contact", "u_fallback", "u_stream"),
-    "gp": ("u_gp", "u_direct"),
-    "nhs111": ("u_111",),
-    "ambulance": ("u_hear", "u_see", "u_path", "u_scene", "u_convey"),
-    "rapid_response": ("u_accept", "u_managed", "u_visit"),
-    "ucc": ("u_transfer", "u_ucc"),
-    "ae": ("u_triage", "u_treat", "u_admit", "u_results", "u_manage"),
-    "ward": ("u_same_day", "u_los", "u_onward", "u_onward_days", "u_readmit", "u_readmit_delay"),
-}
+# Each random stream's per-episode uniform columns, by the names the model reads them
+# under (an episode's ``u_*`` columns). Services declare their own stream's columns
+# (:func:`sim.care.system.uniform_layout`); the order within a stream is the order of
+# its draws, so it must not change.
+UniformLayout = Mapping[str, tuple[str, ...]]
 
 
-def draw_uniforms(streams: RandomStreams, prefix: str, n: int) -> dict[str, np.ndarray]:
-    """One (n x k) block of uniforms from each activity's own stream."""
+def draw_uniforms(
+    streams: RandomStreams, prefix: str, n: int, layout: UniformLayout
+) -> dict[str, np.ndarray]:
+    """One (n x k) block of uniforms from each stream's own generator."""
     return {
-        activity: streams[f"{prefix}{activity}"].random((n, len(columns)))
-        for activity, columns in UNIFORM_COLUMNS.items()
+        stream: streams[f"{prefix}{stream}"].random((n, len(columns)))
+        for stream, columns in layout.items()
     }
 
 
-# Where each ``u_*`` column lives: its activity's block and its position there.
-COLUMN_SOURCE: dict[str, tuple[str, int]] = {
-    name: (activity, k)
-    for activity, names in UNIFORM_COLUMNS.items()
-    for k, name in enumerate(names)
-}
+def column_sources(layout: UniformLayout) -> dict[str, tuple[str, int]]:
+    """Where each ``u_*`` column lives: its stream's block and its position there."""
+    return {name: (stream, k) for stream, names in layout.items() for k, name in enumerate(names)}
 
 
-def named_columns(blocks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each activity's (n x k) block as named columns (views, no copy)."""
+def named_columns(blocks: dict[str, np.ndarray], layout: UniformLayout) -> dict[str, np.ndarray]:
+    """Each stream's (n x k) block as named columns (views, no copy)."""
     return {
-        name: blocks[activity][:, k]
-        for activity, names in UNIFORM_COLUMNS.items()
+        name: blocks[stream][:, k]
+        for stream, names in layout.items()
         for k, name in enumerate(names)
     }
 
@@ -80,116 +68,6 @@ def lognormal(mean: float | np.ndarray, cv: float, u: np.ndarray) -> np.ndarray:
     """Lognormal with the given mean and coefficient of variation, by inversion."""
     sigma = np.sqrt(np.log1p(cv * cv))
     return np.asarray(mean) * np.exp(sigma * ndtri(u) - 0.5 * sigma * sigma)
-
-
-class VariateModel:
-    """Turns uniforms into per-episode thresholds and durations (hours).
-
-    Lookup tables are built once per config, so deriving one readmission's
-    variates costs little more than deriving a whole period's.
-    """
-
-    # The uniform columns it reads.
-    INPUTS = (
-        "u_scene",
-        "u_convey",
-        "u_visit",
-        "u_ucc",
-        "u_triage",
-        "u_treat",
-        "u_results",
-        "u_same_day",
-        "u_los",
-        "u_onward_days",
-        "u_readmit_delay",
-    )
-
-    def __init__(self, config: ModelConfig):
-        s = config.services
-        ae, ward = s.ae, s.wards
-        self.ae_admit = np.array(ae.admit_probability.as_tuple())
-        self.older_admit = ae.admit_multiplier_65_plus
-        self.ltc_admit = ae.admit_multiplier_ltc
-        self.stay_mean = (
-            np.array(ward.los_days_mean.as_tuple())[None, :]
-            * np.array(ward.los_acuity_multiplier.as_tuple())[:, None]
-            * HOURS_PER_DAY
-        )  # acuity x age band
-        self.los_sigma = ward.los_sigma
-        self.same_day_share = ward.same_day_discharge_share
-        self.onward_share = np.array(ward.onward_care_share.as_tuple())
-        self.onward_mean = ward.onward_care_days_mean * HOURS_PER_DAY
-        self.readmit_probability = np.array(ward.readmission_probability.as_tuple())
-        self.readmit_ltc = ward.readmission_ltc_multiplier
-        self.readmit_mean = ward.readmission_days_mean * HOURS_PER_DAY
-        self.readmit_cdf_at_window = -np.expm1(
-            -READMISSION_WINDOW_DAYS * HOURS_PER_DAY / self.readmit_mean
-        )
-        self.scene_mean = s.ambulance.scene_hours_mean
-        self.convey_mean = s.ambulance.convey_to_handover_hours_mean
-        self.visit_mean = s.rapid_response.visit_hours_mean
-        self.ucc_mean = np.array(s.ucc.treatment_hours_mean.as_tuple())
-        self.triage_mean = ae.triage_hours_mean
-        self.treat_mean = np.array(ae.treatment_hours_mean.as_tuple())
-        self.treat_cv = ae.treatment_time_cv
-        self.treat_exponential = ae.treatment_time_distribution == "exponential"
-        self.results_mean = np.array(ae.results_wait_hours_mean.as_tuple())
-
-    def admission_probability(
-        self, acuity: np.ndarray, age_band: np.ndarray, ltc: np.ndarray
-    ) -> np.ndarray:
-        """The episode's chance of needing admission, wherever it is assessed."""
-        older = age_band >= OLDER_BANDS_FROM
-        return np.minimum(
-            1.0,
-            self.ae_admit[acuity]
-            * np.where(older, self.older_admit, 1.0)
-            * np.where(ltc, self.ltc_admit, 1.0),
-        )
-
-    def __call__(
-        self,
-        u: dict[str, np.ndarray],
-        acuity: np.ndarray,
-        age_band: np.ndarray,
-        ltc: np.ndarray,
-    ) -> dict[str, np.ndarray]:
-        """Durations (hours) and probabilities from episodes' ``u_*`` columns.
-
-        Elementwise: any subset of episodes gets exactly the values the whole
-        period would, so they are derived only for episodes that reach a service.
-        """
-        p_admit = self.admission_probability(acuity, age_band, ltc)
-        sigma = self.los_sigma
-        long_stay = self.stay_mean[acuity, age_band] * np.exp(
-            sigma * ndtri(u["u_los"]) - 0.5 * sigma * sigma
-        )
-        low, span = SAME_DAY_STAY_HOURS
-        los = np.where(u["u_same_day"] < self.same_day_share, low + span * u["u_los"], long_stay)
-        readmit_delay = -self.readmit_mean * np.log1p(
-            -u["u_readmit_delay"] * self.readmit_cdf_at_window
-        )
-        return {
-            "scene_h": exponential(self.scene_mean, u["u_scene"]),
-            "convey_h": exponential(self.convey_mean, u["u_convey"]),
-            "visit_h": exponential(self.visit_mean, u["u_visit"]),
-            "ucc_h": exponential(self.ucc_mean[acuity], u["u_ucc"]),
-            "triage_h": exponential(self.triage_mean, u["u_triage"]),
-            "treat_h": (
-                exponential(self.treat_mean[acuity], u["u_treat"])
-                if self.treat_exponential
-                else lognormal(self.treat_mean[acuity], self.treat_cv, u["u_treat"])
-            ),
-            "results_h": exponential(self.results_mean[acuity], u["u_results"]),
-            "p_admit": p_admit,
-            "los_h": los,
-            "p_onward": self.onward_share[age_band],
-            "onward_h": exponential(self.onward_mean, u["u_onward_days"]),
-            "p_readmit": np.minimum(
-                1.0, self.readmit_probability[age_band] * np.where(ltc, self.readmit_ltc, 1.0)
-            ),
-            "readmit_h": readmit_delay,
-        }
 
 
 def hourly_weights(config: ModelConfig, timeline: Timeline) -> np.ndarray:
@@ -220,6 +98,7 @@ class PeriodDemand:
     order: np.ndarray
     candidates: int
     prevented_times: np.ndarray
+    sources: Mapping[str, tuple[str, int]]  # column name -> (stream, position)
 
     @property
     def size(self) -> int:
@@ -232,8 +111,8 @@ class PeriodDemand:
         rows = self.order if episodes is None else self.order[episodes]
         columns = {}
         for name in names:
-            activity, k = COLUMN_SOURCE[name]
-            columns[name] = self.uniforms[activity][rows, k]
+            stream, k = self.sources[name]
+            columns[name] = self.uniforms[stream][rows, k]
         return columns
 
 
@@ -247,8 +126,11 @@ class DemandGenerator:
         population: Population,
         schedule: DailySchedule,
         streams: RandomStreams,
+        layout: UniformLayout,
     ):
         self.config = config
+        self.layout = layout
+        self.sources = column_sources(layout)
         self.timeline = timeline
         self.population = population
         self.schedule = schedule
@@ -340,7 +222,7 @@ class DemandGenerator:
             cfg.demand.diagnosis,
         )
 
-        uniforms = draw_uniforms(self.streams, "", n)
+        uniforms = draw_uniforms(self.streams, "", n, self.layout)
         u_keep = self.streams["thinning"].random(n)
         keep = u_keep < self._retention(time, ltc, person_all, acuity, care_home)
 
@@ -367,6 +249,7 @@ class DemandGenerator:
             order=order,
             candidates=n,
             prevented_times=time[~keep],
+            sources=self.sources,
         )
 
     def _retention(

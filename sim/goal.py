@@ -40,9 +40,8 @@ from sim.goal_search import (
     SequentialRule,
     cheapest_feasible,
 )
-from sim.loading import OPTION, area_dir, project_root, read_toml, tree_with
+from sim.loading import OPTION, area_dir, flatten, project_root, read_toml, tree_with
 from sim.store import ResultsFolder
-from sim.tables import flatten
 from sim.targets import RAG, Growth, TargetSet, evaluate_targets
 
 EVIDENCE_FILE = "evidence.toml"

@@ -122,7 +122,7 @@ def _run_batch(request: JobRequest, staging: Path, jobs: int) -> None:
     )
     run_batch(list(request.configs), staging, options)
     if request.report:
-        from sim.report import write_report
+        from sim.documents import write_report
 
         folder = ResultsFolder(staging)
         write_report(staging)

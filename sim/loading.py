@@ -370,11 +370,11 @@ def resolve(
                 read_toml(area_file), str(area_file)
             )
             if area_file.name == "fitted.toml":
-                flat_before = _flat(tree)
+                flat_before = flatten(tree)
                 shadowed = {
                     path: (flat_before[path], str(area_file))
-                    for path in _flat(values)
-                    if path in flat_before and flat_before[path] != _flat(values)[path]
+                    for path in flatten(values)
+                    if path in flat_before and flat_before[path] != flatten(values)[path]
                 }
             tree = deep_merge(tree, values)
             notes.update(file_notes)
@@ -479,8 +479,8 @@ def with_overrides(
 
 def config_differences(a: ModelConfig, b: ModelConfig) -> list[tuple[str, Any, Any]]:
     """Dotted paths whose resolved values differ between two configs, with both values."""
-    left = _flat(a.model_dump(mode="json", exclude={"practices"}))
-    right = _flat(b.model_dump(mode="json", exclude={"practices"}))
+    left = flatten(a.model_dump(mode="json", exclude={"practices"}))
+    right = flatten(b.model_dump(mode="json", exclude={"practices"}))
     out = [(p, left.get(p), right.get(p)) for p in sorted(set(left) | set(right))]
     changed = [row for row in out if row[1] != row[2]]
     if a.practices != b.practices:
@@ -490,11 +490,12 @@ def config_differences(a: ModelConfig, b: ModelConfig) -> list[tuple[str, Any, A
     return changed
 
 
-def _flat(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested tree as one level of dotted paths (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``)."""
     out: dict[str, Any] = {}
     for key, value in tree.items():
         if isinstance(value, Mapping):
-            out.update(_flat(value, f"{prefix}{key}."))
+            out.update(flatten(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
     return out

@@ -10,15 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.care import SERVICES, CareContext, CareService, CareSystem, uniform_layout
 from sim.config import ModelConfig
 from sim.demand import DemandGenerator, PeriodDemand
 from sim.engine import Engine
 from sim.interventions import daily_schedule
-from sim.metrics import MetricContext, annual_metrics
-from sim.pathway import ReadmissionSource, UrgentCareSystem
 from sim.population import build_population
 from sim.recorder import CONTACTS, OUTCOME_GROUP, OUTCOMES, Recorder
-from sim.services import GPSameDayBook
 from sim.streams import RandomStreams
 from sim.timeline import Timeline
 
@@ -75,31 +73,56 @@ class SimulationRun:
     config: ModelConfig
     seed: int
     replication: int
-    recorder: Recorder
-    context: MetricContext
+    system: CareSystem
     logged: list[dict[str, np.ndarray]]
     runtime_seconds: float
 
+    @property
+    def context(self) -> CareContext:
+        return self.system.ctx
+
+    @property
+    def recorder(self) -> Recorder:
+        return self.system.ctx.recorder
+
 
 def simulate(
-    config: ModelConfig, replication: int = 0, seed: int | None = None, event_log: bool = False
+    config: ModelConfig,
+    replication: int = 0,
+    seed: int | None = None,
+    event_log: bool = False,
+    services: tuple[type[CareService], ...] = SERVICES,
 ) -> SimulationRun:
-    """Build the area's population and services and run the event loop to the horizon."""
+    """Build the area's population and services and run the event loop to the horizon.
+
+    ``services`` is the registry to build (:data:`sim.care.SERVICES` unless a test
+    adds one).
+    """
     started = time.perf_counter()
     seed = config.run.seed if seed is None else seed
     streams = RandomStreams(seed, replication)
     timeline = timeline_for(config)
     population = build_population(config, streams)
     schedule = daily_schedule(config, timeline)
-    demand = DemandGenerator(config, timeline, population, schedule, streams)
+    demand = DemandGenerator(
+        config, timeline, population, schedule, streams, uniform_layout(services)
+    )
     day_years = np.maximum(timeline.year_of_hours(np.arange(timeline.total_days) * 24.0), 0)
     growth_by_day = (1 + config.population.growth_per_year) ** day_years.astype(float)
-    gp_book = GPSameDayBook(config, timeline, population, schedule, streams, growth_by_day)
+    growth_by_year = (1 + config.population.growth_per_year) ** np.arange(timeline.years)
     recorder = Recorder()
-    env = Engine()
-    system = UrgentCareSystem(
-        env, config, schedule, gp_book, recorder, ReadmissionSource(config, streams, recorder)
+    ctx = CareContext(
+        env=Engine(),
+        config=config,
+        timeline=timeline,
+        population=population,
+        schedule=schedule,
+        streams=streams,
+        recorder=recorder,
+        growth_by_day=growth_by_day,
+        growth_by_year=growth_by_year,
     )
+    system = CareSystem(ctx, services)
     logged: list[dict[str, np.ndarray]] = []
 
     def periods() -> Iterator[tuple[int, PeriodDemand]]:
@@ -112,15 +135,9 @@ def simulate(
                 logged.append(part)
             yield first, period
 
-    env.process(system.rota())
-    env.process(system.monitor())
-    system.start_arrivals(periods())
-    env.run_until(timeline.horizon_hours)
-    growth_by_year = (1 + config.population.growth_per_year) ** np.arange(timeline.years)
-    context = MetricContext(config, timeline, population, schedule, gp_book, growth_by_year)
-    return SimulationRun(
-        config, seed, replication, recorder, context, logged, time.perf_counter() - started
-    )
+    system.start(periods())
+    ctx.env.run_until(timeline.horizon_hours)
+    return SimulationRun(config, seed, replication, system, logged, time.perf_counter() - started)
 
 
 def run_replication(
@@ -133,7 +150,7 @@ def run_replication(
     uses the same random streams in every scenario (common random numbers)."""
     run = simulate(config, replication, seed, event_log)
     started = time.perf_counter()
-    annual = annual_metrics(run.recorder, run.context)
+    annual = run.system.annual_metrics()
     outcomes = Counter(np.frombuffer(run.recorder.outcome, dtype=np.int8).tolist())
     return ReplicationResult(
         scenario=config.scenario.name,

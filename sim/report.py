@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from sim.formatting import money, pounds
 from sim.loading import project_root, read_toml
 from sim.metrics import HIGH_RISK_PERCENT
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
-from sim.store import ResultsFolder, atomic_write, write_text
+from sim.store import ResultsFolder
 from sim.tables import format_value
 from sim.targets import BECAUSE_OF_PLAN, MET_WITHOUT_PLAN, RAG
 
@@ -958,23 +957,3 @@ def render_html(content: ReportContent) -> str:
     template = env.get_template("report.html.j2")
     images = {name: _data_uri(path) for name, path in content.figures.items()}
     return template.render(c=content, images=images, labels=figure_labels(content.figures))
-
-
-def write_report(root: Path, formats: tuple[str, ...] = ("html", "docx")) -> list[Path]:
-    """Build figures and the requested formats into the results folder; returns the files."""
-    content = build_content(root)
-    content.figures = make_figures(root, content)
-    written = []
-    if "html" in formats:
-        write_text(root / "report.html", render_html(content))
-        written.append(root / "report.html")
-    if "docx" in formats:
-        from sim.board_paper import build_docx
-
-        document = build_docx(content)
-        atomic_write(root / "board_paper.docx", lambda p: document.save(str(p)))
-        written.append(root / "board_paper.docx")
-    write_text(
-        root / "report_facts.json", json.dumps([f.__dict__ for f in content.facts], indent=2)
-    )
-    return written

@@ -89,17 +89,6 @@ def _note_for(path: str, notes: Mapping[str, ParameterNote]) -> ParameterNote | 
     return None
 
 
-def flatten(tree: Mapping[str, object], prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in tree.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flatten(value, f"{path}."))
-        else:
-            out[path] = value
-    return out
-
-
 def differences_table(
     differences: pd.DataFrame,
     metrics: Sequence[str] = ("emergency_admissions", "ae_attendances", "bed_days"),

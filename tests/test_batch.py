@@ -22,6 +22,8 @@ from sim.store import ResultsFolder, config_from_toml, config_to_toml
 from sim.targets import STATUSES
 from tests.conftest import scaled
 
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
+
 
 @pytest.fixture(scope="module")
 def tiny_pair(do_nothing: ModelConfig, best_case: ModelConfig) -> list[ModelConfig]:

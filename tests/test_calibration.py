@@ -17,6 +17,8 @@ from sim.config import ModelConfig
 from sim.loading import area_dir, default_scenario_paths, resolve, with_overrides
 from tests.conftest import scaled
 
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
+
 TRUE_K = {
     "background_rate": 1.15,
     "ltc_rate": 0.9,

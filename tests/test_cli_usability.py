@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from sim.cli import _plain_progress, app
 from tests.conftest import small_run_args
 
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
+
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory) -> tuple[Path, str]:

@@ -7,16 +7,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from sim.care.ambulance import CONVEYED, HEAR_AND_TREAT, PATHFINDER, SEE_AND_TREAT
 from sim.config import ModelConfig
-from sim.recorder import (
-    BY_AMBULANCE,
-    CONVEYED,
-    DIRECT,
-    HEAR_AND_TREAT,
-    OUTCOME_CODE,
-    SEE_AND_TREAT,
-    UCC_TRANSFER,
-)
+from sim.recorder import BY_AMBULANCE, DIRECT, OUTCOME_CODE, UCC_TRANSFER
 from sim.replication import SimulationRun, simulate
 from tests.conftest import scaled
 
@@ -44,25 +37,27 @@ def test_each_episode_has_exactly_one_terminal_outcome(best_run: SimulationRun) 
 
 
 def test_counts_reconcile_across_settings(best_run: SimulationRun) -> None:
-    rec = best_run.recorder
+    records = best_run.recorder.service
+    ambulance, ae, ucc, wards = (records[n] for n in ("ambulance", "ae", "ucc", "wards"))
     out = _outcomes(best_run)
-    kind = np.asarray(rec.ambulance_kind)
-    admitted_from_ae = np.asarray(rec.ae_admitted, dtype=bool)
-    source = np.asarray(rec.admission_source)
-    assert out[OUTCOME_CODE["admitted"]] == len(rec.admission_time)
-    assert admitted_from_ae.sum() + (source == DIRECT).sum() == len(rec.admission_time)
+    kind = np.asarray(ambulance.kind)
+    admitted_from_ae = np.asarray(ae.admitted, dtype=bool)
+    source = np.asarray(wards.admission_source)
+    assert out[OUTCOME_CODE["admitted"]] == len(wards.admission_time)
+    assert admitted_from_ae.sum() + (source == DIRECT).sum() == len(wards.admission_time)
     assert out[OUTCOME_CODE["ae_discharged"]] == (~admitted_from_ae).sum()
-    assert out[OUTCOME_CODE["ucc_discharged"]] == (~np.asarray(rec.ucc_transfer, dtype=bool)).sum()
+    assert out[OUTCOME_CODE["ucc_discharged"]] == (~np.asarray(ucc.transfer, dtype=bool)).sum()
     assert out[OUTCOME_CODE["ambulance_hear_and_treat"]] == (kind == HEAR_AND_TREAT).sum()
     assert out[OUTCOME_CODE["ambulance_see_and_treat"]] == (kind == SEE_AND_TREAT).sum()
-    assert out[OUTCOME_CODE["managed_at_home"]] == np.asarray(rec.rrt_managed, dtype=bool).sum()
-    assert out[OUTCOME_CODE["resolved_gp"]] <= len(rec.gp_seen)
-    mode = np.asarray(rec.ae_mode)
+    managed = np.asarray(records["rapid_response"].managed, dtype=bool).sum()
+    assert out[OUTCOME_CODE["managed_at_home"]] == managed
+    assert out[OUTCOME_CODE["resolved_gp"]] <= len(records["gp"].seen)
+    mode = np.asarray(ae.mode)
     # conveyed patients and UCC transfers all reach A&E (bar those still in transit at the end)
     assert 0 <= (kind == CONVEYED).sum() - (mode == BY_AMBULANCE).sum() <= 50
-    assert 0 <= np.asarray(rec.ucc_transfer, dtype=bool).sum() - (mode == UCC_TRANSFER).sum() <= 50
-    assert (kind == 3).sum() > 0, "best case should use the ambulance pathfinder"
-    assert np.asarray(rec.ucc_streamed, dtype=bool).sum() > 0, (
+    assert 0 <= np.asarray(ucc.transfer, dtype=bool).sum() - (mode == UCC_TRANSFER).sum() <= 50
+    assert (kind == PATHFINDER).sum() > 0, "best case should use the ambulance pathfinder"
+    assert np.asarray(ucc.streamed, dtype=bool).sum() > 0, (
         "best case should stream at the front door"
     )
 

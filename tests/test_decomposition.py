@@ -18,6 +18,8 @@ from sim.decomposition import (
 from sim.replication import run_replication
 from tests.conftest import long_kpis, scaled
 
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
+
 
 def test_contributions_are_paired_and_interactions_close_the_sum() -> None:
     """Plan = do nothing - 100 - 50 - 20 (both levers together save 20 more than apart)."""

@@ -9,7 +9,7 @@ import pytest
 import simpy
 
 from sim.engine import Engine
-from sim.services import BookedServers, Pool
+from sim.resources import BookedServers
 
 
 def test_agenda_and_simpy_events_run_in_time_order() -> None:
@@ -157,36 +157,6 @@ def test_booked_steps_on_the_agenda_match_simpy_processes() -> None:
         engine.call_at(clock, first_stage, i, h1, h2)
     engine.run_until(float("inf"))
     assert booked == pytest.approx(reference, rel=1e-12, abs=1e-9)
-
-
-def _grant_times(kind: type[simpy.Resource], plan: list[tuple[float, float]]) -> list[float]:
-    env = simpy.Environment()
-    pool = kind(env, 4)
-    times: list[float] = []
-
-    def user(hold: float) -> simpy.events.ProcessGenerator:
-        request = pool.request()
-        yield request
-        times.append(env.now)
-        yield env.timeout(hold)
-        pool.release(request)
-        pool.release(request)  # a second release is ignored, as SimPy does
-
-    def source() -> simpy.events.ProcessGenerator:
-        for gap, hold in plan:
-            yield env.timeout(gap)
-            env.process(user(hold))
-
-    env.process(source())
-    env.run()
-    assert pool.count == 0
-    return times
-
-
-def test_pool_grants_and_releases_like_a_simpy_resource() -> None:
-    rng = random.Random(3)
-    plan = [(rng.expovariate(2.0), rng.expovariate(0.3)) for _ in range(3000)]
-    assert _grant_times(Pool, plan) == _grant_times(simpy.Resource, plan)
 
 
 def _run_log(window: float) -> tuple[list[tuple[str, float, int]], int]:

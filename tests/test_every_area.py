@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 from sim.cli import app
 from sim.loading import project_root
 
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
+
 AREAS = sorted(
     p.name for p in (project_root() / "calibration").iterdir() if (p / "area.toml").exists()
 )

@@ -40,6 +40,8 @@ from sim.plan import plan_amounts, plan_discrepancies
 from sim.tariffs import load_finance_inputs, uplift_factor
 from tests.conftest import scaled
 
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
+
 DUDLEY = project_root() / "calibration" / "dudley"
 NO_UPLIFT = {f"price_base.cost_uplift.{y}": 0.0 for y in ("2014/15", "2015/16", "2016/17")}
 

@@ -18,6 +18,8 @@ from sim.goal_search import (
     wilson_bounds,
 )
 
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
+
 
 def test_wilson_bounds_hold_the_proportion_and_tighten_with_n() -> None:
     low, high = wilson_bounds(np.array([20]), 20, 0.95)

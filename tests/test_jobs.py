@@ -8,6 +8,8 @@ import pytest
 from sim.jobs import JobManager, JobStore, request_for
 from tests.conftest import scaled
 
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
+
 
 @pytest.fixture()
 def tiny(do_nothing):

@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import small_run_args
 
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
+
 OUTPUTS = (
     "summary.csv",
     "targets.csv",

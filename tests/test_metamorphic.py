@@ -10,6 +10,8 @@ from sim.loading import with_overrides
 from sim.replication import run_replication
 from tests.conftest import scaled
 
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
+
 REPLICATIONS = 3
 
 

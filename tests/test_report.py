@@ -17,11 +17,14 @@ from sim.board_paper import TARGET_HEADER
 from sim.calibration import fit_label
 from sim.cli import app
 from sim.config import ModelConfig
+from sim.documents import write_report
 from sim.formatting import pounds
 from sim.loading import with_overrides
-from sim.report import _calibration_note, whole, write_report
+from sim.report import _calibration_note, whole
 from sim.targets import STATUSES
 from tests.conftest import scaled
+
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
 
 
 @pytest.fixture(scope="module")

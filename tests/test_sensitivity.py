@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from sim.batch import BatchOptions
 from sim.config import ModelConfig
 from sim.sensitivity import ParameterRange, default_ranges, morris, one_way, plot_tornado
 from tests.conftest import scaled
+
+pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
 
 
 def tiny(config: ModelConfig) -> ModelConfig:

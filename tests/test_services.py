@@ -9,23 +9,15 @@ import numpy as np
 import pytest
 import simpy
 
+from sim.care.gp import BOOKED, CLOSED, NO_SLOT, GPSameDayBook
 from sim.config import ModelConfig
 from sim.engine import Engine
 from sim.interventions import daily_schedule
 from sim.population import build_population
 from sim.replication import timeline_for
-from sim.services import (
-    BOOKED,
-    CLOSED,
-    NO_SLOT,
-    AgendaPool,
-    BookedRota,
-    BookedServers,
-    GPSameDayBook,
-    RotaResource,
-    Waiting,
-)
+from sim.resources import AgendaPool, BookedRota, BookedServers, Waiting
 from sim.streams import RandomStreams
+from tests.simpy_reference import rota_clock
 
 
 def _jobs(n: int, rate: float, mean_hold: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -36,10 +28,11 @@ def _jobs(n: int, rate: float, mean_hold: float, seed: int) -> tuple[np.ndarray,
 def _simpy_starts(
     arrivals: np.ndarray, holds: np.ndarray, servers: int | Sequence[int]
 ) -> list[float]:
-    """Start times from a SimPy resource (a rota changes capacity at each hour)."""
+    """Start times from plain SimPy: a Resource, or for an hourly rota a PriorityResource
+    whose off-duty units are held by top-priority requests (tests/simpy_reference.py)."""
     env = simpy.Environment()
     rota = list(servers) if not isinstance(servers, int) else None
-    resource = RotaResource(env, rota[0]) if rota else simpy.Resource(env, servers)
+    resource = simpy.PriorityResource(env, max(rota) if rota else servers)  # type: ignore[arg-type]
     starts = [0.0] * len(arrivals)
 
     def job(i: int) -> Generator[simpy.Event, Any, None]:
@@ -53,17 +46,9 @@ def _simpy_starts(
             yield env.timeout(at - env.now)
             env.process(job(i))
 
-    def clock() -> Generator[simpy.Event, Any, None]:
-        hour = 0
-        while True:
-            assert rota is not None and isinstance(resource, RotaResource)
-            resource.set_capacity(rota[hour % 24])
-            hour += 1
-            yield env.timeout(hour - env.now)
-
-    env.process(source())
     if rota:
-        env.process(clock())
+        env.process(rota_clock(env, resource, rota, 1.0))
+    env.process(source())
     env.run(until=float(arrivals[-1] + holds.sum()))  # the clock never stops by itself
     return starts
 
@@ -83,7 +68,7 @@ def test_booked_servers_match_a_simpy_resource(servers: int, rate: float) -> Non
     assert max(s - a for s, a in zip(starts, arrivals, strict=True)) > 1.0  # queues formed
 
 
-def test_booked_rota_matches_a_rota_resource() -> None:
+def test_booked_rota_matches_a_plain_simpy_rota() -> None:
     rota = [2] * 8 + [6] * 10 + [4] * 4 + [0, 1]  # includes an hour with nobody on
     arrivals, holds = _jobs(5_000, 3.2, 1.0, seed=7)
     booked = BookedRota(rota)

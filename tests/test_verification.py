@@ -62,14 +62,14 @@ def test_ae_matches_erlang_c(do_nothing: ModelConfig, arrivals: float, servers: 
     waits, rhos = [], []
     for replication in range(4):
         run = simulate(config, replication)
-        rec, tl = run.recorder, run.context.timeline
-        arrival = np.asarray(rec.ae_arrival)
+        ae, tl = run.recorder.service["ae"], run.context.timeline
+        arrival = np.asarray(ae.arrival)
         in_year = (arrival >= tl.report_start_hours) & (arrival < tl.horizon_hours - 24)
-        time_in_ae = (np.asarray(rec.ae_departure) - arrival)[in_year]
-        treat_start = np.asarray(rec.ae_treat_start)
+        time_in_ae = (np.asarray(ae.departure) - arrival)[in_year]
+        treat_start = np.asarray(ae.treat_start)
         treated = (treat_start >= tl.report_start_hours) & (treat_start < tl.horizon_hours - 24)
-        waits.append(time_in_ae.mean() - np.asarray(rec.ae_treat_hours)[treated].mean())
-        busy = np.asarray(rec.ae_treat_hours)[treated].sum()
+        waits.append(time_in_ae.mean() - np.asarray(ae.treat_hours)[treated].mean())
+        busy = np.asarray(ae.treat_hours)[treated].sum()
         rhos.append(busy / (servers * (tl.horizon_hours - 24 - tl.report_start_hours)))
     assert np.mean(waits) == pytest.approx(expected_wait, rel=0.10)
     assert np.mean(rhos) == pytest.approx(expected_rho, rel=0.02)
@@ -84,11 +84,11 @@ def test_erlang_c_formula_known_value() -> None:
 def test_ward_obeys_littles_law(small: ModelConfig) -> None:
     """Mean beds occupied = admissions per day x mean length of stay (within 3%)."""
     run = simulate(small, 0)
-    rec, tl = run.recorder, run.context.timeline
+    rec, tl = run.recorder.service["wards"], run.context.timeline
     start, end = tl.report_start_hours, tl.horizon_hours
     days = (end - start) / 24
     admitted = np.asarray(rec.bed_start)  # a stay starts when the bed is granted
-    episodes = len(rec.outcome)
+    episodes = len(run.recorder.outcome)
     stay_end = np.full(episodes, end)
     stay_end[np.asarray(rec.discharge_episode, dtype=int)] = rec.discharge_time
     stay_end = stay_end[np.asarray(rec.admission_episode, dtype=int)]

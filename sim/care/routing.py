@@ -4,28 +4,42 @@ An episode's first contact, the GP and NHS 111 outcomes, streaming at the A&E
 front door and hear-and-treat follow from its own pre-drawn uniforms, its
 acuity and its arrival time. The GP same-day book fills in arrival order;
 its answers follow from each request's place in its practice's day
-(:meth:`~sim.services.GPSameDayBook.book_many`), so everything is numpy over
+(:meth:`~sim.care.gp.GPSameDayBook.book_many`), so everything is numpy over
 the period. Episodes resolved without queueing
 (GP, NHS 111 advice, out-of-hours GP, hear-and-treat) are recorded here and
 never reach the event loop; the rest come back as :class:`Routed` with the
 service each one starts at.
 
-Each recorder list gets its entries in arrival order, as an episode-by-episode
-walk would append them.
+Each record list (the GP's, NHS 111's, the ambulance service's) gets its
+entries in arrival order, as an episode-by-episode walk would append them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from sim.config import ModelConfig
-from sim.demand import VariateModel
-from sim.interventions import DailySchedule
-from sim.recorder import AE, AMBULANCE, GP, HEAR_AND_TREAT, NHS111, OUTCOME_CODE, UCC, Recorder
-from sim.services import BOOKED, CLOSED, GPSameDayBook
+from sim.care.ambulance import HEAR_AND_TREAT
+from sim.care.base import CareContext
+from sim.care.gp import BOOKED, CLOSED
+from sim.recorder import (
+    AE,
+    AMBULANCE,
+    BY_AMBULANCE,
+    DIRECT,
+    GP,
+    GP_REFERRAL,
+    NHS111,
+    OUTCOME_CODE,
+    STREAMED_FROM_AE,
+    UCC,
+    WALK_IN,
+)
+
+if TYPE_CHECKING:
+    from sim.care.system import CareSystem
 
 ACUITIES: tuple[Literal["low", "medium", "high"], ...] = ("low", "medium", "high")
 GP_RESOLVED, GP_REFER_RRT, GP_REFER_HOSPITAL = range(3)
@@ -35,6 +49,18 @@ ADVICE, TO_GP, TO_AMBULANCE, TO_UCC, TO_AE = range(5)
 START_UCC, START_UCC_STREAMED, START_AE_WALK_IN, START_AE_GP_REFERRAL = range(4)
 START_AMBULANCE, START_RRT_GP_REFERRAL, START_DIRECT_ADMISSION = range(4, 7)
 NO_SERVICE = -1
+# Each start: the service that receives the patient, and how the patient arrives there.
+FIRST_SERVICE: dict[int, tuple[str, int]] = {
+    START_UCC: ("ucc", WALK_IN),
+    START_UCC_STREAMED: ("ucc", STREAMED_FROM_AE),
+    START_AE_WALK_IN: ("ae", WALK_IN),
+    START_AE_GP_REFERRAL: ("ae", GP_REFERRAL),
+    START_AMBULANCE: ("ambulance", BY_AMBULANCE),
+    START_RRT_GP_REFERRAL: ("rapid_response", GP_REFERRAL),
+    START_DIRECT_ADMISSION: ("wards", DIRECT),
+}
+# Routing's own stream: the columns it supplies per episode, in draw order.
+STREAM, STREAM_UNIFORMS = "routing", ("u_contact", "u_fallback", "u_stream")
 # The uniform columns routing reads, for every episode of a period.
 ROUTING_UNIFORMS = (
     "u_contact",
@@ -75,14 +101,8 @@ class Routed:
 class Router:
     """Routes a period's episodes to their first service (see the module docstring)."""
 
-    def __init__(
-        self,
-        config: ModelConfig,
-        schedule: DailySchedule,
-        gp_book: GPSameDayBook,
-        recorder: Recorder,
-        variates: VariateModel,
-    ):
+    def __init__(self, ctx: CareContext, system: CareSystem):
+        config, schedule = ctx.config, ctx.schedule
         fc, s = config.first_contact, config.services
         self.preference = [cumulative(fc.preference[a].as_tuple()) for a in ACUITIES]
         self.fallback = [cumulative(fc.when_gp_unavailable[a].as_tuple()) for a in ACUITIES]
@@ -95,9 +115,9 @@ class Router:
         self.direct_share = s.gp.direct_admission_share
         extended = config.interventions.extended_gp_access
         self.extended_hours_low_only = extended.enabled and extended.extended_hours_serve == "low"
-        self.admission_probability = variates.admission_probability
-        self.gp_book = gp_book
-        self.rec = recorder
+        self.admission_probability = system.service("ae").admission_probability
+        self.gp_book = system.service("gp").book
+        self.rec = ctx.recorder
 
     def route(self, arrays: dict[str, np.ndarray], first_id: int) -> Routed:
         rec = self.rec
@@ -170,14 +190,17 @@ class Router:
         resolved_out_of_hours = out_of_hours & ~needs
 
         rec.set_first_contact(episode, contact)
-        rec.gp_failed.extend(time[failed].tolist())
-        rec.gp_failed_closed.extend(time[failed & (status == CLOSED)].tolist())
-        rec.nhs111_calls.extend(time[contact == NHS111].tolist())
-        rec.gp_seen.extend(time[sees_gp].tolist())
-        rec.out_of_hours_gp.extend(time[out_of_hours].tolist())
+        gp_records, nhs111_records, ambulance_records = (
+            rec.service[name] for name in ("gp", "nhs111", "ambulance")
+        )
+        gp_records.failed.extend(time[failed].tolist())
+        gp_records.failed_closed.extend(time[failed & (status == CLOSED)].tolist())
+        nhs111_records.calls.extend(time[contact == NHS111].tolist())
+        gp_records.seen.extend(time[sees_gp].tolist())
+        nhs111_records.out_of_hours_gp.extend(time[out_of_hours].tolist())
         heard_times = time[heard].tolist()
-        rec.ambulance_time.extend(heard_times)
-        rec.ambulance_kind.extend([HEAR_AND_TREAT] * len(heard_times))
+        ambulance_records.time.extend(heard_times)
+        ambulance_records.kind.extend([HEAR_AND_TREAT] * len(heard_times))
         for mask, outcome in (
             (sees_gp & (gp_outcome == GP_RESOLVED), "resolved_gp"),
             (in_111 & (nhs111 == ADVICE), "resolved_111_advice"),

@@ -1,0 +1,193 @@
+"""The rapid response team: a crisis visit at home within two hours, then support there.
+
+This is the one service whose patients may give up waiting (the team must reach
+them within its response target, or they go to A&E instead), so it is a SimPy
+process on SimPy resources, readable as one story:
+
+1. referred (by a GP, or by an ambulance crew on scene: the pathfinder); declined
+   when closed or when the team will not take it (its acceptance share);
+2. waits for a member of staff, no longer than the response target allows after
+   travel; if none is free in time, escalated to A&E unseen;
+3. travels and visits; managed at home (a share by acuity), with a virtual-ward
+   place for those above low acuity where the area has one, and follow-up visits;
+   otherwise sent to A&E.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.annual import count_by_year, ratio, sum_by_year, sum_days_by_year
+from sim.care.base import CareContext, CareService, EpisodeBlock, Process, Report
+from sim.demand import exponential
+from sim.recorder import FROM_RRT, OUTCOME_CODE, flags, floats
+from sim.resources import StaffRota
+
+MANAGED_AT_HOME = OUTCOME_CODE["managed_at_home"]
+FOLLOW_UP_INTERVAL_HOURS = 24.0
+
+
+@dataclass
+class RapidResponseRecords:
+    time: array[float] = field(default_factory=floats)  # accepted referrals
+    response: array[float] = field(default_factory=floats)  # hours; nan if escalated unseen
+    managed: array[int] = field(default_factory=flags)
+    declined: array[float] = field(default_factory=floats)
+    busy_start: array[float] = field(default_factory=floats)
+    busy_hours: array[float] = field(default_factory=floats)
+
+    def referral(self, referred: float, response_hours: float, managed: bool) -> None:
+        self.time.append(referred)
+        self.response.append(response_hours)
+        self.managed.append(managed)
+
+
+class RapidResponse(CareService):
+    name = "rapid_response"
+    stream = "rapid_response"
+    uniforms = ("u_accept", "u_managed", "u_visit")
+    decisions = ("u_accept", "u_managed")
+    variate_inputs = ("u_visit",)
+    metrics = (
+        "rrt_referrals",
+        "rrt_declined",
+        "rrt_managed_at_home",
+        "rrt_escalated_unseen",
+        "rrt_mean_response_hours",
+        "rrt_utilisation",
+    )
+    Records = RapidResponseRecords
+
+    def __init__(self, ctx: CareContext, system: Any):
+        super().__init__(ctx, system)
+        rrt, schedule = ctx.config.services.rapid_response, ctx.schedule
+        self.schedule = schedule
+        self.open_hour = rrt.open_hour
+        self.travel = rrt.travel_hours_mean
+        # A clinician must be free in time to travel and still meet the response target.
+        self.wait_limit = max(rrt.response_target_hours - rrt.travel_hours_mean, 0.0)
+        self.follow_ups = rrt.follow_up_visits
+        self.managed_share = list(rrt.managed_at_home.as_tuple())
+        self.virtual_ward_hours = rrt.virtual_ward_days * 24.0
+        self.visit_mean = rrt.visit_hours_mean
+        self.rota_staff = StaffRota(ctx.env, max(schedule.rrt_staff))
+        self.staff = self.rota_staff.resource
+        # Places on the virtual ward: a patient takes one only if one is free.
+        places = rrt.virtual_ward_places
+        self.virtual_ward = simpy.Resource(ctx.env, places) if places > 0 else None
+        self.rec: RapidResponseRecords = self.records
+
+    def connect(self) -> None:
+        self.to_ae = self.hand_to("ae")
+
+    def processes(self) -> list[Process]:
+        # Daily: the staff on duty (the schedule follows the staffing lever).
+        return [self.daily(self.schedule.rrt_staff, self.rota_staff.set_on_duty)]
+
+    def variates(
+        self,
+        u: Mapping[str, np.ndarray],
+        acuity: np.ndarray,
+        age_band: np.ndarray,
+        ltc: np.ndarray,
+    ) -> dict[str, np.ndarray]:
+        return {"visit_h": exponential(self.visit_mean, u["u_visit"])}
+
+    def is_open(self, now: float) -> bool:
+        day = self.ctx.day(now)
+        hour = now - 24.0 * day
+        return self.open_hour <= hour < self.schedule.rrt_close_hour[day]
+
+    def accepts(self, b: EpisodeBlock, j: int, now: float) -> bool:
+        """Open, and willing to take this referral (the episode's own uniform decides)."""
+        day = self.ctx.day(now)
+        return self.is_open(now) and b.u_accept[j] < self.schedule.rrt_acceptance[day]
+
+    def receive(self, b: EpisodeBlock, j: int, episode: int, source: int) -> int:
+        self.env.process(self.referral(b, j, episode, source))
+        return -1
+
+    def referral(self, b: EpisodeBlock, j: int, episode: int, source: int) -> Process:
+        env, rec = self.env, self.rec
+        referred = env.now
+        if not self.accepts(b, j, referred):
+            rec.declined.append(referred)
+            self.to_ae(b, j, episode, FROM_RRT)
+            return
+        staff = self.staff.request()
+        yield staff | env.timeout(self.wait_limit)
+        if not staff.triggered:
+            staff.cancel()
+            rec.referral(referred, float("nan"), False)
+            self.to_ae(b, j, episode, FROM_RRT)
+            return
+        response = env.now - referred + self.travel
+        hours = self.travel + b.visit_h[j]
+        rec.busy_start.append(env.now)
+        rec.busy_hours.append(hours)
+        yield env.timeout(hours)
+        self.staff.release(staff)
+        acuity = b.acuity[j]
+        managed = b.u_managed[j] < self.managed_share[acuity]
+        ward = self.virtual_ward
+        if managed and acuity > 0 and ward is not None:
+            managed = ward.count < ward.capacity
+            if managed:
+                place = ward.request()
+                rec.referral(referred, response, True)
+                self.ctx.recorder.finish(episode, MANAGED_AT_HOME, env.now)
+                self._follow_up(hours)
+                yield env.timeout(self.virtual_ward_hours)
+                ward.release(place)
+                return
+        rec.referral(referred, response, managed)
+        if managed:
+            self.ctx.recorder.finish(episode, MANAGED_AT_HOME, env.now)
+            self._follow_up(hours)
+        else:
+            self.to_ae(b, j, episode, FROM_RRT)
+
+    def _follow_up(self, hours: float) -> None:
+        if self.follow_ups:
+            self.env.process(self.follow_up_visits(hours))
+
+    def follow_up_visits(self, hours: float) -> Process:
+        """Short-term support at home: visits a day apart, each as long as the first."""
+        env, rec = self.env, self.rec
+        for _ in range(self.follow_ups):
+            yield env.timeout(FOLLOW_UP_INTERVAL_HOURS)
+            staff = self.staff.request()
+            yield staff
+            rec.busy_start.append(env.now)
+            rec.busy_hours.append(hours)
+            yield env.timeout(hours)
+            self.staff.release(staff)
+
+    def report(self, records: Mapping[str, Any], ctx: CareContext) -> Report:
+        rec: RapidResponseRecords = records[self.name]
+        tl = ctx.timeline
+        time = np.asarray(rec.time, dtype=float)
+        response = np.asarray(rec.response, dtype=float)
+        responded = ~np.isnan(response)
+        staff = np.asarray(self.schedule.rrt_staff, dtype=float)
+        open_hours = np.clip(np.asarray(self.schedule.rrt_close_hour) - self.open_hour, 0, None)
+        busy = sum_by_year(
+            np.asarray(rec.busy_start, dtype=float), np.asarray(rec.busy_hours, dtype=float), tl
+        )
+        return {
+            "rrt_referrals": count_by_year(time, tl),
+            "rrt_declined": count_by_year(rec.declined, tl),
+            "rrt_managed_at_home": count_by_year(time, tl, np.asarray(rec.managed, dtype=bool)),
+            "rrt_escalated_unseen": count_by_year(time, tl, ~responded),
+            "rrt_mean_response_hours": ratio(
+                sum_by_year(time[responded], response[responded], tl),
+                count_by_year(time[responded], tl),
+            ),
+            "rrt_utilisation": ratio(busy, sum_days_by_year(staff * open_hours, tl)),
+        }
