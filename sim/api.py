@@ -61,10 +61,34 @@ def rename(config: ModelConfig, name: str) -> ModelConfig:
 
 
 def run_one(
-    config: ModelConfig, replication: int = 0, seed: int | None = None, event_log: bool = False
+    config: ModelConfig,
+    replication: int = 0,
+    seed: int | None = None,
+    event_log: bool = False,
+    trace: int | Sequence[int] | None = None,
 ) -> ReplicationResult:
-    """One replication: ``.annual`` (a row per year), ``.long()``, optional ``.event_log``."""
-    return run_replication(config, replication, seed, event_log)
+    """One replication: ``.annual`` (a row per year), ``.long()``, optional ``.event_log``.
+
+    ``trace=N`` follows the first N episodes after the warm-up that reach a service
+    (or ``trace=[ids]`` those episodes) step by step: ``.trace`` has one row per step
+    (time, episode, service, step, resource, wait in hours, what happened).
+    """
+    return run_replication(config, replication, seed, event_log, trace)
+
+
+def follow(
+    configs: Sequence[ModelConfig], episodes: int = 10, seed: int | None = None
+) -> pd.DataFrame:
+    """Replication 0 of each scenario with its first ``episodes`` patients after the
+    warm-up followed step by step (the same patients in every scenario: common random
+    numbers). One row per step, with a ``scenario`` column."""
+    frames = []
+    for config in configs:
+        trace = run_replication(config, 0, seed, trace=episodes).trace
+        assert trace is not None
+        frames.append(trace.assign(scenario=config.scenario.name))
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[["scenario", *(c for c in frame.columns if c != "scenario")]]
 
 
 def run_many(

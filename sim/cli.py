@@ -276,6 +276,15 @@ def run(
             "--wide", metavar="", help="Print every metric and target (needs a wide terminal)."
         ),
     ] = False,
+    trace: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=10_000,
+            metavar="N",
+            help="Also follow N patients step by step (trace.csv: replication 0, every scenario).",
+        ),
+    ] = None,
 ) -> None:
     """Simulate scenarios x replications and write a complete results folder and report."""
     console = Console(quiet=quiet)
@@ -306,6 +315,7 @@ def run(
             ("--seed", seed is not None),
             ("--set", bool(overrides)),
             ("--out", out is not None),
+            ("--trace", trace is not None),
         )
         if given
     ]:
@@ -345,6 +355,10 @@ def run(
     _print_outcome(console, outcome, wide)
     if outcome.folder.read_manifest().get("report", "pending") == "pending":
         _write_report_recorded(outcome.folder)
+    if trace is not None and resume is None:
+        from sim.api import follow
+
+        write_csv(outcome.folder.root / TRACE_FILE, follow(configs, trace, options.seed))
     _print_files(console, outcome.folder.root)
 
 
@@ -410,6 +424,9 @@ def _print_outcome(console: Console, outcome: BatchOutcome, wide: bool = False) 
     console.print(f"wall time: {manifest.get('wall_seconds', 0):.1f} s")
 
 
+TRACE_FILE = "trace.csv"  # --trace: followed patients' steps
+
+
 def _print_files(console: Console, root: Path) -> None:
     """The last lines of a run: the folder and every file a reader opens."""
     console.print(f"[green]results written to[/] {root}")
@@ -426,6 +443,7 @@ def _print_files(console: Console, root: Path) -> None:
             "finance_decomposition.csv",
             "reconciliation.csv",
             "net_position.csv",
+            TRACE_FILE,
         )
         if (root / name).exists()
     ]

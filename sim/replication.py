@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from sim.care import SERVICES, CareContext, CareService, CareSystem, uniform_layout
+from sim.care.base import Tracer
 from sim.config import ModelConfig
 from sim.demand import DemandGenerator, PeriodDemand
 from sim.engine import Engine
@@ -45,6 +46,7 @@ class ReplicationResult:
     terminations: int
     runtime_seconds: float
     event_log: pd.DataFrame | None = None
+    trace: pd.DataFrame | None = None  # one row per step of the followed episodes
 
     def long(self) -> pd.DataFrame:
         """Tidy rows: scenario, replication, seed, year, financial_year, metric, value."""
@@ -92,11 +94,13 @@ def simulate(
     seed: int | None = None,
     event_log: bool = False,
     services: tuple[type[CareService], ...] = SERVICES,
+    trace: int | Sequence[int] | None = None,
 ) -> SimulationRun:
     """Build the area's population and services and run the event loop to the horizon.
 
     ``services`` is the registry to build (:data:`sim.care.SERVICES` unless a test
-    adds one).
+    adds one). ``trace`` follows episodes step by step: a number follows that many
+    (the first after the warm-up that reach a service), a sequence the episode ids given.
     """
     started = time.perf_counter()
     seed = config.run.seed if seed is None else seed
@@ -121,6 +125,7 @@ def simulate(
         recorder=recorder,
         growth_by_day=growth_by_day,
         growth_by_year=growth_by_year,
+        tracer=_tracer(trace),
     )
     system = CareSystem(ctx, services)
     logged: list[dict[str, np.ndarray]] = []
@@ -145,10 +150,11 @@ def run_replication(
     replication: int = 0,
     seed: int | None = None,
     event_log: bool = False,
+    trace: int | Sequence[int] | None = None,
 ) -> ReplicationResult:
     """Simulate ``config`` once and summarise it. Replication ``r`` with seed ``s``
     uses the same random streams in every scenario (common random numbers)."""
-    run = simulate(config, replication, seed, event_log)
+    run = simulate(config, replication, seed, event_log, trace=trace)
     started = time.perf_counter()
     annual = run.system.annual_metrics()
     outcomes = Counter(np.frombuffer(run.recorder.outcome, dtype=np.int8).tolist())
@@ -162,7 +168,25 @@ def run_replication(
         terminations=run.recorder.terminations,
         runtime_seconds=run.runtime_seconds + time.perf_counter() - started,
         event_log=_event_log(run.recorder, run.logged, run.context.timeline) if event_log else None,
+        trace=_trace_frame(run) if trace is not None else None,
     )
+
+
+def _trace_frame(run: SimulationRun) -> pd.DataFrame:
+    """The followed episodes' steps, with the calendar time of each."""
+    frame = run.context.tracer.frame()
+    frame.insert(1, "clock", run.context.timeline.clock(frame["time"].to_numpy()))
+    return frame
+
+
+def _tracer(trace: int | Sequence[int] | None) -> Tracer:
+    if trace is None:
+        return Tracer()
+    if isinstance(trace, int):
+        if trace < 0:
+            raise ValueError("trace must be a number of episodes (0 or more) or a list of ids")
+        return Tracer(wanted=trace)
+    return Tracer(episodes={int(e) for e in trace})
 
 
 def _event_log(

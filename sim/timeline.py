@@ -56,6 +56,11 @@ class Timeline:
         first = int(self.baseline_year[:4]) + year
         return f"{first}/{(first + 1) % 100:02d}"
 
+    def clock(self, hours: np.ndarray) -> np.ndarray:
+        """Calendar date and time (to the minute) of simulation times in hours."""
+        first = np.datetime64(self.start_date, "m") - np.timedelta64(self.warmup_days, "D")
+        return first + np.rint(np.asarray(hours, dtype=float) * 60).astype("timedelta64[m]")
+
     def dates(self) -> np.ndarray:
         """Calendar date of every simulation day."""
         first = np.datetime64(self.start_date) - np.timedelta64(self.warmup_days, "D")

@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -19,11 +20,12 @@ pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain 
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory) -> tuple[Path, str]:
-    """Two shipped scenarios, one year, two replications; the terminal output at 80 columns."""
+    """Two shipped scenarios, one year, two replications, three patients followed; the
+    terminal output at 80 columns."""
     out = tmp_path_factory.mktemp("cli") / "run"
     result = CliRunner().invoke(
         app,
-        small_run_args(out),
+        [*small_run_args(out), "--trace", "3"],
         env={"COLUMNS": "80"},
         terminal_width=80,
     )
@@ -36,10 +38,20 @@ def test_the_summary_fits_80_columns_and_ends_with_the_files(small_run) -> None:
     lines = [line for line in output.splitlines() if line.strip()]
     assert max(len(line) for line in lines) <= 80
     assert "Key figures" in output and "Emergency admissions" in output
-    tail = "\n".join(lines[-12:])
+    tail = "\n".join(lines[-14:])
     for name in ("report.html", "board_paper.docx", "income_at_risk.xlsx", "summary.csv"):
         assert str(out / name) in tail
     assert "…" not in output  # nothing cut short
+
+
+def test_followed_patients_are_written_for_every_scenario(small_run) -> None:
+    out, output = small_run
+    trace = pd.read_csv(out / "trace.csv")
+    assert str(out / "trace.csv") in output
+    assert set(trace["scenario"]) == {"do-nothing", "best-case"}
+    first = trace[trace["service"] == "routing"].groupby("scenario")["episode"].apply(set)
+    assert len(first["do-nothing"]) == 3 and first["do-nothing"] == first["best-case"]
+    assert list(trace.columns[:4]) == ["scenario", "time", "clock", "episode"]
 
 
 def test_resuming_a_finished_run_does_nothing(small_run) -> None:

@@ -31,6 +31,16 @@ from sim.resources import BookedRota, BookedServers
 
 AE_DISCHARGED = OUTCOME_CODE["ae_discharged"]
 OLDER_BANDS_FROM = 2  # age bands 65-74 and above
+ARRIVAL_MODES = (
+    "walk-in",
+    "ambulance",
+    "GP referral",
+    "UCC transfer",
+    "rapid response",
+    "readmission",
+    "direct",
+    "streaming",
+)
 
 
 @dataclass
@@ -163,8 +173,12 @@ class AccidentAndEmergency(CareService):
     def receive(self, b: EpisodeBlock, j: int, episode: int, source: int) -> int:
         """Arrive at A&E and queue for triage."""
         arrived = self.env.now
-        triaged = self.triage.book(arrived, b.triage_h[j]) + b.triage_h[j]
+        start = self.triage.book(arrived, b.triage_h[j])
+        triaged = start + b.triage_h[j]
         self.env.call_in(triaged - arrived, self.triaged, b, j, episode, source, arrived)
+        if episode in self.traced:
+            note = f"arrived by {ARRIVAL_MODES[source]}; triaged by {triaged:.2f}"
+            self.tracer.add(arrived, episode, self.name, "arrive", "triage", start - arrived, note)
         return -1
 
     def triaged(self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float) -> None:
@@ -181,10 +195,15 @@ class AccidentAndEmergency(CareService):
         limit = arrived + self.managed_by
         if treated < limit < decided and b.u_manage[j] < self.managed_share:
             decided = limit
-        if b.u_admit[j] < b.p_admit[j]:
+        admit = b.u_admit[j] < b.p_admit[j]
+        if admit:
             env.call_at(decided, self.decided_to_admit, b, j, episode, mode, arrived)
         else:
             env.record_at(treated, self.discharged, episode, mode, arrived, decided, treated)
+        if episode in self.traced:
+            then = "decision to admit" if admit else "discharged home"
+            note = f"treated until {treated:.2f}; results back, {then} at {decided:.2f}"
+            self.tracer.add(now, episode, self.name, "clinician", "clinician", start - now, note)
 
     def discharged(
         self, episode: int, mode: int, arrived: float, departed: float, treated: float

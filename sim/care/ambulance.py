@@ -103,6 +103,8 @@ class Ambulance(CareService):
         if b.u_see[j] < self.see_and_treat[acuity] and b.u_admit[j] >= b.p_admit[j]:
             vehicles.hold(dispatched, leave_scene)
             done = called + (leave_scene - called)  # SimPy's arithmetic for a wait from ``called``
+            if episode in self.traced:
+                self._trace(called, episode, dispatched, f"treated on scene, done at {done:.2f}")
             env.record_at(done, self.see_and_treat_done, episode, called, done)
             return -1
         if (
@@ -112,13 +114,23 @@ class Ambulance(CareService):
         ):
             vehicles.hold(dispatched, leave_scene)
             env.call_in(leave_scene - called, self.pathfinder_handover, b, j, episode, called)
+            if episode in self.traced:
+                note = f"handed to rapid response on scene at {leave_scene:.2f} (pathfinder)"
+                self._trace(called, episode, dispatched, note)
             return -1
         at_hospital = dispatched + (self.to_scene + b.scene_h[j] + b.convey_h[j])
         # The crew hands over and turns round while the patient's A&E visit goes on.
         vehicles.hold(dispatched, at_hospital + self.turnaround)
         rec.incident(called, CONVEYED)
         env.call_in(at_hospital - called, self.to_ae, b, j, episode, BY_AMBULANCE)
+        if episode in self.traced:
+            self._trace(called, episode, dispatched, f"conveyed, at A&E at {at_hospital:.2f}")
         return -1
+
+    def _trace(self, called: float, episode: int, dispatched: float, note: str) -> None:
+        self.tracer.add(
+            called, episode, self.name, "999 call", "vehicle", dispatched - called, note
+        )
 
     def see_and_treat_done(self, episode: int, called: float, done: float) -> None:
         self.rec.incident(called, SEE_AND_TREAT)

@@ -18,12 +18,14 @@ so a new service plugs in between existing ones by changing a name.
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import simpy
 
 from sim.config import ModelConfig
@@ -60,6 +62,41 @@ class EpisodeBlock:
         raise AttributeError(name)
 
 
+TRACE_COLUMNS = ("time", "episode", "service", "step", "resource", "wait_hours", "note")
+
+
+@dataclass
+class Tracer:
+    """One row per step for the episodes being followed (teaching, debugging, face validity).
+
+    ``episodes`` are followed from the start (ids); ``wanted`` more are chosen as the
+    run goes: the next episodes after the warm-up that reach a service. A followed
+    episode's readmissions are followed too. Services add rows only for followed
+    episodes (``if episode in self.traced``), so an empty tracer costs one set lookup.
+    """
+
+    episodes: set[int] = field(default_factory=set)
+    wanted: int = 0
+    rows: list[tuple[float, int, str, str, str, float, str]] = field(default_factory=list)
+
+    def add(
+        self,
+        time: float,
+        episode: int,
+        service: str,
+        step: str,
+        resource: str = "",
+        wait_hours: float = math.nan,
+        note: str = "",
+    ) -> None:
+        self.rows.append((time, episode, service, step, resource, wait_hours, note))
+
+    def frame(self) -> pd.DataFrame:
+        """The rows in time order (an episode's own steps in the order they happened)."""
+        frame = pd.DataFrame(self.rows, columns=list(TRACE_COLUMNS))
+        return frame.sort_values(["episode", "time"], kind="stable").reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class CareContext:
     """One replication's shared state, built once (:func:`sim.replication.simulate`)."""
@@ -73,6 +110,7 @@ class CareContext:
     recorder: Recorder
     growth_by_day: np.ndarray  # list-size growth factor of each simulated day
     growth_by_year: np.ndarray  # ... of each report year
+    tracer: Tracer = field(default_factory=Tracer)  # episodes followed step by step
 
     def day(self, at: float) -> int:
         """Simulation day of a time, clamped to the last day (for times past the horizon)."""
@@ -101,6 +139,8 @@ class CareService:
         self.ctx = ctx
         self.env = ctx.env
         self.system = system
+        self.tracer = ctx.tracer
+        self.traced = ctx.tracer.episodes  # ids of the episodes followed step by step
 
     def hand_to(self, name: str) -> Receive:
         """Where to send a patient next: the named service's :meth:`receive`."""

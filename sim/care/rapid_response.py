@@ -116,8 +116,11 @@ class RapidResponse(CareService):
     def referral(self, b: EpisodeBlock, j: int, episode: int, source: int) -> Process:
         env, rec = self.env, self.rec
         referred = env.now
+        traced = episode in self.traced
         if not self.accepts(b, j, referred):
             rec.declined.append(referred)
+            if traced:
+                self.tracer.add(referred, episode, self.name, "referral", note="declined: to A&E")
             self.to_ae(b, j, episode, FROM_RRT)
             return
         staff = self.staff.request()
@@ -125,10 +128,20 @@ class RapidResponse(CareService):
         if not staff.triggered:
             staff.cancel()
             rec.referral(referred, float("nan"), False)
+            if traced:
+                note = "nobody free in time: to A&E unseen"
+                self.tracer.add(
+                    referred, episode, self.name, "referral", "staff", env.now - referred, note
+                )
             self.to_ae(b, j, episode, FROM_RRT)
             return
         response = env.now - referred + self.travel
         hours = self.travel + b.visit_h[j]
+        if traced:
+            note = f"visit ends at {env.now + hours:.2f}; response {response:.2f} h"
+            self.tracer.add(
+                referred, episode, self.name, "referral", "staff", env.now - referred, note
+            )
         rec.busy_start.append(env.now)
         rec.busy_hours.append(hours)
         yield env.timeout(hours)
@@ -141,12 +154,18 @@ class RapidResponse(CareService):
             if managed:
                 place = ward.request()
                 rec.referral(referred, response, True)
+                if traced:
+                    note = "managed at home, on the virtual ward"
+                    self.tracer.add(env.now, episode, self.name, "visit done", note=note)
                 self.ctx.recorder.finish(episode, MANAGED_AT_HOME, env.now)
                 self._follow_up(hours)
                 yield env.timeout(self.virtual_ward_hours)
                 ward.release(place)
                 return
         rec.referral(referred, response, managed)
+        if traced:
+            note = "managed at home" if managed else "to A&E"
+            self.tracer.add(env.now, episode, self.name, "visit done", note=note)
         if managed:
             self.ctx.recorder.finish(episode, MANAGED_AT_HOME, env.now)
             self._follow_up(hours)

@@ -28,11 +28,13 @@ from sim.recorder import (
     AE,
     AMBULANCE,
     BY_AMBULANCE,
+    CONTACTS,
     DIRECT,
     GP,
     GP_REFERRAL,
     NHS111,
     OUTCOME_CODE,
+    OUTCOMES,
     STREAMED_FROM_AE,
     UCC,
     WALK_IN,
@@ -118,6 +120,8 @@ class Router:
         self.admission_probability = system.service("ae").admission_probability
         self.gp_book = system.service("gp").book
         self.rec = ctx.recorder
+        self.tracer = ctx.tracer
+        self.report_start = ctx.timeline.report_start_hours
 
     def route(self, arrays: dict[str, np.ndarray], first_id: int) -> Routed:
         rec = self.rec
@@ -209,4 +213,37 @@ class Router:
         ):
             rec.finish_many(episode[mask], OUTCOME_CODE[outcome], time[mask])
         index = np.flatnonzero(start != NO_SERVICE)
+        if self.tracer.wanted or self.tracer.episodes:
+            self._trace(episode, time, contact, start, index)
         return Routed(index=index, start=start[index])
+
+    def _trace(
+        self,
+        episode: np.ndarray,
+        time: np.ndarray,
+        contact: np.ndarray,
+        start: np.ndarray,
+        index: np.ndarray,
+    ) -> None:
+        """Choose the episodes still wanted (the next after the warm-up that reach a
+        service) and add a first-contact row for every followed episode of the period."""
+        tracer = self.tracer
+        if tracer.wanted:
+            chosen = index[time[index] >= self.report_start][: tracer.wanted]
+            tracer.episodes.update(episode[chosen].tolist())
+            tracer.wanted -= chosen.size
+        followed = np.flatnonzero(np.isin(episode, list(tracer.episodes)))
+        outcome = np.frombuffer(self.rec.outcome, dtype=np.int8)
+        for i in followed.tolist():
+            if start[i] == NO_SERVICE:
+                note = f"resolved: {OUTCOMES[outcome[episode[i]]]}"
+            else:
+                note = f"to {FIRST_SERVICE[int(start[i])][0]}"
+            tracer.add(
+                float(time[i]),
+                int(episode[i]),
+                "routing",
+                "first contact",
+                CONTACTS[int(contact[i])],
+                note=note,
+            )

@@ -68,12 +68,20 @@ class UrgentCareCentre(CareService):
         """Arrive (walk-in, or streamed from A&E's front door) and see a clinician."""
         arrived, hours = self.env.now, b.ucc_h[j]
         streamed = source == STREAMED_FROM_AE
-        seen = arrived + (self.clinicians.book(arrived, hours) + hours - arrived)
+        start = self.clinicians.book(arrived, hours)
+        seen = arrived + (start + hours - arrived)
         # The UCC cannot admit: a patient who needs admission is always sent on to A&E.
-        if b.u_transfer[j] < self.transfer_share[b.acuity[j]] or b.u_admit[j] < b.p_admit[j]:
+        transfer = b.u_transfer[j] < self.transfer_share[b.acuity[j]] or b.u_admit[j] < b.p_admit[j]
+        if transfer:
             self.env.call_at(seen, self.transferred, b, j, episode, streamed, arrived)
         else:
             self.env.record_at(seen, self.discharged, episode, streamed, arrived, seen)
+        if episode in self.traced:
+            then = "sent on to A&E" if transfer else "discharged"
+            note = f"seen until {seen:.2f}, then {then}" + (" (streamed)" if streamed else "")
+            self.tracer.add(
+                arrived, episode, self.name, "arrive", "clinician", start - arrived, note
+            )
         return -1
 
     def discharged(self, episode: int, streamed: bool, arrived: float, seen: float) -> None:

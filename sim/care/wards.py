@@ -166,6 +166,8 @@ class Wards(CareService):
         )
         self.ctx.recorder.finish(episode, ADMITTED, decided)
         self.beds.request(self.admitted, b, j, episode, row)
+        if episode in self.traced:
+            self.tracer.add(decided, episode, self.name, "decision to admit", "bed")
         return row
 
     def admitted(self, b: EpisodeBlock, j: int, episode: int, row: int) -> None:
@@ -174,11 +176,18 @@ class Wards(CareService):
         self.rec.bed_start[row] = admitted
         stay = b.los_h[j] * self.los_multiplier[int(admitted // 24.0)]
         self.env.call_in(stay, self.medically_fit, b, j, episode)
+        if episode in self.traced:
+            wait = admitted - self.rec.admission_time[row]
+            note = f"in a bed until medically fit at {admitted + stay:.2f}"
+            self.tracer.add(admitted, episode, self.name, "bed granted", "bed", wait, note)
 
     def medically_fit(self, b: EpisodeBlock, j: int, episode: int) -> None:
         """Ready to leave; those who need onward care keep the bed until a place is free,
         or until they have waited the longest a patient waits and leave another way."""
         ready = self.env.now
+        if episode in self.traced:
+            needs = "needs onward care" if b.u_onward[j] < b.p_onward[j] else "goes home"
+            self.tracer.add(ready, episode, self.name, "medically fit", note=needs)
         if b.u_onward[j] < b.p_onward[j]:
             ticket = self.onward_care.request(self.discharged, b, j, episode, ready, True)
             if ticket is not None:
@@ -200,14 +209,23 @@ class Wards(CareService):
         rec.discharge_episode.append(episode)
         rec.discharge_time.append(env.now)
         rec.discharge_delay_hours.append(env.now - ready)
+        if episode in self.traced:
+            note = "with an onward-care place" if onward else "without onward care"
+            self.tracer.add(
+                env.now, episode, self.name, "discharged", "onward care", env.now - ready, note
+            )
         if b.u_readmit[j] < b.p_readmit[j]:
-            env.call_in(b.readmit_h[j], self.readmit, b, j)
+            env.call_in(b.readmit_h[j], self.readmit, b, j, episode)
         if onward:
             env.call_in(b.onward_h[j], self.onward_care.release)
 
-    def readmit(self, b: EpisodeBlock, j: int) -> None:
-        """Back through A&E as a new episode (with fresh variates)."""
+    def readmit(self, b: EpisodeBlock, j: int, first: int) -> None:
+        """Back through A&E as a new episode (with fresh variates) after episode ``first``."""
         block, row, episode = self.system.new_readmission(b, j, self.env.now)
+        if first in self.traced:
+            self.traced.add(episode)
+            note = f"readmitted as episode {episode}"
+            self.tracer.add(self.env.now, first, self.name, "readmission", note=note)
         self.to_ae(block, row, episode, READMISSION)
 
     # ------------------------------------------------------------------ metrics
