@@ -59,6 +59,7 @@ from sim.loading import (
     project_root,
     read_toml,
     resolve,
+    results_root,
 )
 from sim.pricing import (
     DEFAULT_PRICING,
@@ -220,7 +221,7 @@ def _scenario_path(path: Path) -> Path:
 
 def _default_out(area: str) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return project_root() / "results" / f"{area}-{stamp}"
+    return results_root() / f"{area}-{stamp}"
 
 
 @app.command()
@@ -991,7 +992,7 @@ def web_app(
         with socket.socket() as probe:
             probe.bind((host, 0))
             port = probe.getsockname()[1]
-    web = create_app(store or project_root() / "results" / "app", jobs)
+    web = create_app(store or results_root() / "app", jobs)
     Console().print(f"ucsim app: http://{host}:{port}/  (Ctrl-C stops it)", highlight=False)
     uvicorn.run(web, host=host, port=port, log_level="warning")
 

@@ -14,6 +14,7 @@ import csv
 import difflib
 import hashlib
 import io
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -80,9 +81,28 @@ def config_sha256(config: ModelConfig) -> str:
     return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
 
 
+DATA_ROOT_VARIABLE = "UCSIM_DATA"  # a folder with calibration/ and scenarios/ to use instead
+
+
 def project_root() -> Path:
-    """The folder holding ``calibration/`` and ``scenarios/`` (the checkout)."""
-    return Path(__file__).resolve().parent.parent
+    """The folder holding ``calibration/`` and ``scenarios/``: ``$UCSIM_DATA`` if set, else
+    the checkout the package runs from, else the copy installed with the package (a wheel)."""
+    chosen = os.environ.get(DATA_ROOT_VARIABLE)
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "calibration").is_dir() and (checkout / "scenarios").is_dir():
+        return checkout
+    return Path(__file__).resolve().parent / "_data"
+
+
+def results_root() -> Path:
+    """Where results go unless ``--out`` says otherwise: ``results/`` in the checkout, or
+    in the current folder when ucsim is installed as a package."""
+    checkout = Path(__file__).resolve().parent.parent
+    if project_root() == checkout:
+        return checkout / "results"
+    return Path.cwd() / "results"
 
 
 def area_dir(area: str, root: Path | None = None) -> Path:
