@@ -33,9 +33,9 @@ The public contract, so that a SimPy user cannot be surprised by it:
   with no ``until`` runs until both are empty);
 * a negative delay, or a due time before now, raises ``ValueError``;
 * SimPy is read only through its public API (``now``, ``peek()``, ``schedule()``,
-  ``step()``). The one protected member written is the clock, ``_now``, which
+  ``step()``). The one protected member used is the clock, ``_now``, which
   SimPy gives no public setter for: an agenda callback must see its due time as
-  ``now``. ``pyproject.toml`` pins SimPy to the tested minor version, and
+  ``now`` (the scheduling calls also read it directly, being the hottest code). ``pyproject.toml`` pins SimPy to the tested minor version, and
   ``tests/test_engine.py`` checks that the clock and the event order still behave.
 """
 
@@ -115,7 +115,7 @@ class Engine(simpy.Environment):
         """Run ``callback(*args)`` ``delay`` hours from now (``delay`` >= 0)."""
         if not delay >= 0:
             raise ValueError(f"delay must be non-negative (got {delay})")
-        due = self.now + delay
+        due = self._now + delay  # the clock read directly: this is the hottest call
         if due < self._window_end:
             heapq.heappush(self._agenda, (due, next(self._order), callback, args))
         else:
@@ -123,8 +123,8 @@ class Engine(simpy.Environment):
 
     def call_at(self, due: float, callback: Callback, *args: Any) -> None:
         """Run ``callback(*args)`` at ``due`` (not before now)."""
-        if not due >= self.now:
-            raise ValueError(f"cannot schedule at {due}, before now ({self.now})")
+        if not due >= self._now:
+            raise ValueError(f"cannot schedule at {due}, before now ({self._now})")
         if due < self._window_end:
             heapq.heappush(self._agenda, (due, next(self._order), callback, args))
         else:

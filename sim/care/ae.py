@@ -210,7 +210,7 @@ class AccidentAndEmergency(CareService):
     ) -> None:
         """Discharged once treated and results are back (settled at the end of treatment)."""
         self.rec.attendance(arrived, departed, False, mode, treated)
-        self.ctx.recorder.finish(episode, AE_DISCHARGED, departed)
+        self.finish(episode, AE_DISCHARGED, departed)
 
     def decided_to_admit(
         self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float

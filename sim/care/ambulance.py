@@ -134,7 +134,7 @@ class Ambulance(CareService):
 
     def see_and_treat_done(self, episode: int, called: float, done: float) -> None:
         self.rec.incident(called, SEE_AND_TREAT)
-        self.ctx.recorder.finish(episode, SEE_TREAT_DONE, done)
+        self.finish(episode, SEE_TREAT_DONE, done)
 
     def pathfinder_handover(self, b: EpisodeBlock, j: int, episode: int, called: float) -> None:
         self.rec.incident(called, PATHFINDER)

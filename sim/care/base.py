@@ -141,6 +141,7 @@ class CareService:
         self.system = system
         self.tracer = ctx.tracer
         self.traced = ctx.tracer.episodes  # ids of the episodes followed step by step
+        self.finish = ctx.recorder.finish  # an episode's one terminal outcome
 
     def hand_to(self, name: str) -> Receive:
         """Where to send a patient next: the named service's :meth:`receive`."""

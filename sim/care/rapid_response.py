@@ -157,7 +157,7 @@ class RapidResponse(CareService):
                 if traced:
                     note = "managed at home, on the virtual ward"
                     self.tracer.add(env.now, episode, self.name, "visit done", note=note)
-                self.ctx.recorder.finish(episode, MANAGED_AT_HOME, env.now)
+                self.finish(episode, MANAGED_AT_HOME, env.now)
                 self._follow_up(hours)
                 yield env.timeout(self.virtual_ward_hours)
                 ward.release(place)
@@ -167,7 +167,7 @@ class RapidResponse(CareService):
             note = "managed at home" if managed else "to A&E"
             self.tracer.add(env.now, episode, self.name, "visit done", note=note)
         if managed:
-            self.ctx.recorder.finish(episode, MANAGED_AT_HOME, env.now)
+            self.finish(episode, MANAGED_AT_HOME, env.now)
             self._follow_up(hours)
         else:
             self.to_ae(b, j, episode, FROM_RRT)

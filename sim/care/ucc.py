@@ -86,7 +86,7 @@ class UrgentCareCentre(CareService):
 
     def discharged(self, episode: int, streamed: bool, arrived: float, seen: float) -> None:
         self.rec.attendance(arrived, streamed, False)
-        self.ctx.recorder.finish(episode, UCC_DISCHARGED, seen)
+        self.finish(episode, UCC_DISCHARGED, seen)
 
     def transferred(
         self, b: EpisodeBlock, j: int, episode: int, streamed: bool, arrived: float

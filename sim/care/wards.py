@@ -164,7 +164,7 @@ class Wards(CareService):
         row = self.rec.decide_to_admit(
             decided, b.acs_group[j], b.age_band[j], source == READMISSION, source, episode
         )
-        self.ctx.recorder.finish(episode, ADMITTED, decided)
+        self.finish(episode, ADMITTED, decided)
         self.beds.request(self.admitted, b, j, episode, row)
         if episode in self.traced:
             self.tracer.add(decided, episode, self.name, "decision to admit", "bed")
