@@ -35,7 +35,8 @@ The public contract, so that a SimPy user cannot be surprised by it:
 * SimPy is read only through its public API (``now``, ``peek()``, ``schedule()``,
   ``step()``). The one protected member used is the clock, ``_now``, which
   SimPy gives no public setter for: an agenda callback must see its due time as
-  ``now`` (the scheduling calls also read it directly, being the hottest code). ``pyproject.toml`` pins SimPy to the tested minor version, and
+  ``now`` (the scheduling calls also read it directly, being the hottest code).
+  ``pyproject.toml`` pins SimPy to the tested minor version, and
   ``tests/test_engine.py`` checks that the clock and the event order still behave.
 """
 
