@@ -27,9 +27,8 @@ import tomli_w
 from pydantic import Field, field_validator, model_validator
 
 from sim.config import ACUITIES, ModelConfig, StrictModel
-from sim.indicators import roll_factor, years_between
 from sim.loading import read_toml, validated_file, with_overrides
-from sim.metrics import metric_names
+from sim.metrics import metric, metric_names, roll_factor, years_between
 from sim.replication import run_replication
 from sim.store import write_text
 from sim.summary import t_interval
@@ -407,29 +406,9 @@ def identifiability(
     )
 
 
-FIT_LABELS: dict[str, str] = {
-    "ae_attendances": "A&E (type 1) attendances",
-    "ucc_attendances": "UCC / walk-in attendances",
-    "emergency_admissions": "Emergency admissions",
-    "acs_admissions": "ACS admissions (chronic and acute)",
-    "acs_share_of_admissions": "ACS admissions as a share of emergency admissions",
-    "composite_emergency_admissions_per_100k": "Emergency admissions composite per 100,000",
-    "emergency_admissions_per_100k": "Emergency admissions per 100,000",
-    "ambulance_conveyances": "Ambulance conveyances",
-    "ambulance_incidents": "Ambulance incidents",
-    "mean_length_of_stay": "Mean length of stay (days)",
-    "ae_conversion_rate": "A&E conversion rate",
-    "readmissions_per_admission": "30-day readmissions per admission",
-    "bed_occupancy": "Bed occupancy",
-    "ucc_transfer_share": "UCC attendances sent to A&E",
-    "gp_sameday_consultations": "Same-day GP consultations",
-    "rrt_referrals": "Rapid response referrals",
-}
-
-
-def fit_label(metric: str) -> str:
+def fit_label(name: str) -> str:
     """A board-readable name for a baseline metric (the CSV keeps the metric name)."""
-    return FIT_LABELS.get(metric, metric.replace("_", " "))
+    return metric(name).label
 
 
 def fit_status(folder: Path) -> str:

@@ -19,46 +19,12 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from sim.decomposition import INTERACTIONS, LEVERS, WHOLE
-from sim.indicators import SHARE_METRICS
+from sim.metrics import SHARE_METRICS
+from sim.metrics import metric as registered
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 A4_WIDTH_INCHES = 6.7  # text width of an A4 page with 2 cm margins
 
-UNITS = {
-    "emergency_admissions": "admissions per year",
-    "ae_attendances": "attendances per year",
-    "ucc_attendances": "attendances per year",
-    "bed_days": "occupied bed days per year",
-    "ae_4h_performance": "share seen within 4 hours",
-    "bed_occupancy": "mean share of core beds occupied",
-    "ae_mean_time_hours": "hours, arrival to departure",
-    "trolley_wait_mean_hours": "hours, decision to admit to a bed",
-    "trolley_waits_over_12h": "patients per year",
-    "escalation_bed_days": "bed days per year above the core beds",
-    "delayed_discharge_days": "bed days per year, medically fit",
-    "rrt_utilisation": "share of staffed hours busy",
-    "rrt_mean_response_hours": "hours from referral to arrival (wait + travel)",
-    "ambulance_response_minutes": "minutes from call to arrival (wait + travel)",
-    "acs_admissions_per_100k": "per 100,000 registered",
-    "composite_emergency_admissions_per_100k": "per 100,000 registered (crude)",
-}
-TITLES = {
-    "emergency_admissions": "Emergency admissions",
-    "ae_attendances": "A&E (type 1) attendances",
-    "ucc_attendances": "UCC attendances",
-    "ae_attendances_all_types": "A&E attendances, all types",
-    "bed_days": "Bed days",
-    "ae_4h_performance": "A&E 4-hour performance",
-    "bed_occupancy": "Bed occupancy (core beds)",
-    "ae_mean_time_hours": "Mean time in A&E",
-    "trolley_wait_mean_hours": "Wait for a bed after the decision to admit",
-    "trolley_waits_over_12h": "12-hour trolley waits",
-    "escalation_bed_days": "Escalation bed days",
-    "delayed_discharge_days": "Delayed discharge days",
-    "rrt_utilisation": "Rapid response utilisation",
-    "rrt_mean_response_hours": "Rapid response time",
-    "ambulance_response_minutes": "Ambulance response time",
-}
 SHARES = SHARE_METRICS
 
 # What each chart shows, for its caption and for readers who cannot see it (alt text).
@@ -159,8 +125,8 @@ def trajectories(
                 linewidth=1.2,
                 label="target",
             )
-        ax.set_title(TITLES.get(metric, metric), fontsize=9)
-        ax.set_ylabel(UNITS.get(metric, ""), fontsize=7.5)
+        ax.set_title(registered(metric).label, fontsize=9)
+        ax.set_ylabel(registered(metric).unit, fontsize=7.5)
         ax.tick_params(labelsize=7)
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -204,10 +170,10 @@ def performance(summary: pd.DataFrame, folder: Path, footnote: str) -> Path:
                 color=palette[scenario],
                 label=scenario,
             )
-        ax.set_title(TITLES.get(metric, metric), fontsize=9)
+        ax.set_title(registered(metric).label, fontsize=9)
         ax.set_ylabel(
             ("%" if metric in SHARES else "")
-            + (" " + UNITS[metric] if metric not in SHARES else ""),
+            + (" " + registered(metric).unit if metric not in SHARES else ""),
             fontsize=7.5,
         )
         ax.tick_params(labelsize=7)
@@ -250,7 +216,7 @@ def contributions(table: pd.DataFrame, folder: Path, footnote: str) -> Path:
         ax.set_yticks([k + 0.4 - height / 2 for k in range(len(levers))])
         ax.set_yticklabels([str(lever).replace("_", " ") for lever in levers], fontsize=7)
         ax.invert_yaxis()
-        ax.set_title(TITLES.get(metric, metric), fontsize=9)
+        ax.set_title(registered(metric).label, fontsize=9)
         ax.set_xlabel(f"change per year, {last['financial_year'].iloc[0]}", fontsize=7.5)
         ax.tick_params(axis="x", labelsize=7)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(5))

@@ -61,6 +61,7 @@ from sim.loading import (
     resolve,
     results_root,
 )
+from sim.metrics import format_value
 from sim.pricing import (
     DEFAULT_PRICING,
     PRICINGS_DIR,
@@ -81,7 +82,6 @@ from sim.tables import (
     differences_table,
     discrepancy_table,
     finance_table,
-    format_value,
     key_figures_table,
     provenance_lines,
     targets_overview_table,

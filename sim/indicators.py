@@ -9,15 +9,13 @@ from its own stream, so labelling never shifts another draw); an admission
 counts towards the component of its episode's group. Rates are crude, per
 100,000 registered: the published indicators are age/sex standardised.
 
-This module also says how each kind of metric moves between years, which is
-what rolling a figure stated for an earlier year to the baseline year (and
-back-casting the model to that year) needs.
+How each kind of metric moves between years (rolling a figure stated for an
+earlier year to the baseline year) is in :mod:`sim.metrics`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
@@ -98,60 +96,10 @@ def diagnosis_groups(
 
 
 # Metrics that are shares of a whole: their intervals are clipped to [0, 1].
-SHARE_METRICS: frozenset[str] = frozenset(
-    {
-        "ae_4h_performance",
-        "ae_conversion_rate",
-        "ae_ambulance_arrival_share",
-        "ae_clinician_utilisation",
-        "bed_occupancy",
-        "delayed_discharge_share",
-        "rrt_utilisation",
-    }
-)
-
-MetricKind = Literal["count", "rate", "other"]
-PER_100K = "_per_100k"
-
-
-def metric_kind(metric: str) -> MetricKind:
-    """How a metric scales with the list: counts grow with list and per-capita trend,
-    rates per 100,000 with the per-capita trend only; shares and means are not rolled."""
-    if metric.endswith(PER_100K):
-        return "rate"
-    if "share" in metric or metric in SHARE_METRICS:
-        return "other"
-    counts = ("_admissions", "_attendances", "attendances_all_types", "_conveyances", "_incidents")
-    return "count" if metric.endswith(counts) else "other"
-
-
-def years_between(earlier: str, later: str) -> int:
-    """Whole years from one financial year label ('2012/13') to another."""
-    return int(later[:4]) - int(earlier[:4])
-
-
-def roll_factor(metric: str, years: int, list_growth: float, per_capita_trend: float) -> float:
-    """Multiplier taking a metric's value ``years`` forward at the model's own growth.
-
-    Negative ``years`` back-casts. The model simulates nothing before its baseline
-    year, so a back-cast is this extrapolation, labelled as such wherever shown.
-    """
-    kind = metric_kind(metric)
-    if kind == "count":
-        return float(((1 + list_growth) * (1 + per_capita_trend)) ** years)
-    if kind == "rate":
-        return float((1 + per_capita_trend) ** years)
-    return 1.0
-
-
 __all__ = [
     "ACS_GROUPS",
     "COMPOSITE_COMPONENTS",
     "COMPOSITE_GROUPS",
-    "SHARE_METRICS",
     "CompositeComponent",
     "diagnosis_groups",
-    "metric_kind",
-    "roll_factor",
-    "years_between",
 ]

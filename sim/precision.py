@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.metrics import KEY_METRICS
 from sim.summary import t_interval
 
-KEY_METRICS: tuple[str, ...] = ("emergency_admissions", "ae_attendances")
 LOOK_AHEAD = 5
 
 

@@ -28,10 +28,10 @@ from sim.decomposition import DECOMPOSITION_FILE, INCOME_METRIC
 from sim.finance_report import FinanceSection, build_finance_section, sensitivity_with_levers
 from sim.formatting import money, pounds
 from sim.loading import project_root, read_toml
-from sim.metrics import HIGH_RISK_PERCENT
+from sim.metrics import HIGH_RISK_PERCENT, format_value
+from sim.metrics import metric as registered
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
 from sim.store import ResultsFolder
-from sim.tables import format_value
 from sim.targets import BECAUSE_OF_PLAN, MET_WITHOUT_PLAN, RAG
 
 KEY_METRICS = ("emergency_admissions", "ae_attendances", "ucc_attendances", "bed_days")
@@ -395,7 +395,7 @@ def build_content(root: Path) -> ReportContent:
     diff_rows = [
         {
             "scenario": r["scenario"],
-            "metric": charts.TITLES.get(r["metric"], r["metric"]),
+            "metric": registered(r["metric"]).label,
             "difference": f"{r['mean_difference']:+,.0f} ({100 * r['relative_difference']:+.1f}%)",
             "paired": span(r["ci_low"], r["ci_high"], "{:+,.0f}".format),
             "unpaired": span(r["unpaired_ci_low"], r["unpaired_ci_high"], "{:+,.0f}".format),
@@ -428,7 +428,7 @@ def build_content(root: Path) -> ReportContent:
         capacity_rows.append(
             {
                 "scenario": r["scenario"],
-                "metric": charts.TITLES.get(r["metric"], r["metric"]),
+                "metric": registered(r["metric"]).label,
                 "mean": shown(r["mean"]),
                 # Shares and waits cannot be negative: the interval is truncated at zero.
                 "interval": span(max(r["ci_low"], 0.0), r["ci_high"], shown)

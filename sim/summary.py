@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import stdtrit  # Student t quantile, without importing scipy.stats
 
-from sim.indicators import SHARE_METRICS
+from sim.metrics import SHARE_METRICS
 
 CONFIDENCE = 0.95
 KEYS = ["scenario", "year", "financial_year", "metric"]

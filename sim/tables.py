@@ -11,38 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim.loading import ParameterNote
-from sim.metrics import DESIGN_METRICS
-
-SHARE_METRICS = frozenset(
-    {
-        "ae_4h_performance",
-        "ae_conversion_rate",
-        "bed_occupancy",
-        "rrt_utilisation",
-        "ae_ambulance_arrival_share",
-        "readmissions_per_admission",
-        "ucc_transfer_share",
-    }
-)
-DECIMAL_METRICS = frozenset(
-    {
-        "ae_mean_time_hours",
-        "mean_length_of_stay",
-        "rrt_mean_response_hours",
-        "ambulance_mean_wait_minutes",
-    }
-)
-HEADLINE_METRICS: tuple[str, ...] = (*DESIGN_METRICS, "urgent_episodes", "episodes_prevented")
-
-
-def format_value(metric: str, value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if metric in SHARE_METRICS:
-        return f"{100 * value:.1f}%"
-    if metric in DECIMAL_METRICS:
-        return f"{value:,.2f}"
-    return f"{value:,.0f}"
+from sim.metrics import HEADLINE_METRICS, SHARE_METRICS, format_value
+from sim.metrics import metric as registered
 
 
 def annual_table(
@@ -229,19 +199,18 @@ def discrepancy_table(discrepancies: pd.DataFrame) -> Table:
 
 
 # The terminal's compact view: what fits 80 columns (``--wide`` prints every metric).
-KEY_FIGURES: tuple[tuple[str, str], ...] = (
-    ("emergency_admissions", "Emergency admissions"),
-    ("ae_attendances", "A&E attendances, type 1"),
-    ("ae_attendances_all_types", "A&E, all types"),
-    ("ucc_attendances", "UCC attendances"),
-    ("ae_4h_performance", "A&E 4-hour performance"),
-    ("ae_mean_time_hours", "Mean hours in A&E"),
-    ("bed_days", "Bed days"),
-    ("bed_occupancy", "Bed occupancy (core)"),
-    ("trolley_waits_over_12h", "12-hour trolley waits"),
-    ("rrt_referrals", "Rapid response referrals"),
+KEY_FIGURES: tuple[str, ...] = (
+    "emergency_admissions",
+    "ae_attendances",
+    "ae_attendances_all_types",
+    "ucc_attendances",
+    "ae_4h_performance",
+    "ae_mean_time_hours",
+    "bed_days",
+    "bed_occupancy",
+    "trolley_waits_over_12h",
+    "rrt_referrals",
 )
-LABELS = dict(KEY_FIGURES)
 
 
 def key_figures_table(summary: pd.DataFrame, reference: str, scenarios: Sequence[str]) -> Table:
@@ -257,19 +226,19 @@ def key_figures_table(summary: pd.DataFrame, reference: str, scenarios: Sequence
     for scenario in scenarios:
         table.add_column(scenario, justify="right", max_width=12, overflow="fold")
     means = summary.set_index(["scenario", "year", "metric"])["mean"]
-    for metric, label in KEY_FIGURES:
-        if (reference, first, metric) not in means.index:
+    for name in KEY_FIGURES:
+        if (reference, first, name) not in means.index:
             continue
-        cells = [format_value(metric, means[(reference, first, metric)])]
-        cells += [format_value(metric, means.get((s, last, metric), math.nan)) for s in scenarios]
-        table.add_row(label, *cells)
+        cells = [format_value(name, means[(reference, first, name)])]
+        cells += [format_value(name, means.get((s, last, name), math.nan)) for s in scenarios]
+        table.add_row(registered(name).label, *cells)
     return table
 
 
 def compact_differences_table(differences: pd.DataFrame) -> Table:
     """Final-year paired differences from the reference, key measures only."""
     last = differences["year"].max()
-    rows = differences[(differences["year"] == last) & differences["metric"].isin(LABELS)]
+    rows = differences[(differences["year"] == last) & differences["metric"].isin(KEY_FIGURES)]
     reference = rows["reference"].iloc[0] if len(rows) else ""
     year = rows["financial_year"].iloc[0] if len(rows) else ""
     table = Table(title=f"Difference from {reference}, {year} (paired 95%)", title_justify="left")
@@ -277,18 +246,18 @@ def compact_differences_table(differences: pd.DataFrame) -> Table:
     table.add_column("measure", max_width=26)
     table.add_column("difference", justify="right")
     table.add_column("95% interval", justify="right")
-    order = {m: i for i, (m, _) in enumerate(KEY_FIGURES)}
+    order = {m: i for i, m in enumerate(KEY_FIGURES)}
     rows = rows.assign(order=rows["metric"].map(order)).sort_values(["scenario", "order"])
     for row in rows.itertuples():
         if row.metric in SHARE_METRICS:  # percentage points
             scale, spec, unit = 100.0, "+.1f", " pts"
-        elif row.metric in DECIMAL_METRICS:
+        elif registered(row.metric).kind == "mean":
             scale, spec, unit = 1.0, "+,.2f", ""
         else:
             scale, spec, unit = 1.0, "+,.0f", ""
         difference = f"{scale * row.mean_difference:{spec}}{unit}"
         interval = _signed_interval(scale * row.ci_low, scale * row.ci_high, spec)
-        table.add_row(row.scenario, LABELS[row.metric], difference, interval)
+        table.add_row(row.scenario, registered(row.metric).label, difference, interval)
     return table
 
 

@@ -50,9 +50,8 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.config import Probability, StrictModel
 from sim.errors import InputError, InputProblem
-from sim.indicators import roll_factor, years_between
 from sim.loading import read_toml, validated_file
-from sim.metrics import metric_names
+from sim.metrics import metric_names, roll_factor, years_between
 from sim.summary import t_interval
 
 TARGET_COLUMNS = [

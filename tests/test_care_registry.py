@@ -150,3 +150,19 @@ def test_a_pass_through_service_changes_nothing_downstream(config: ModelConfig) 
     annual = simulate(config, 0, services=services).system.annual_metrics()
     assert (annual["handover_mean_wait_minutes"].fillna(0) == 0).all()
     pd.testing.assert_frame_equal(annual[plain.columns], plain)
+
+
+def test_every_metric_has_one_label_unit_and_format() -> None:
+    """The registry is complete: a readable label (unique) and a unit for every metric."""
+    from sim.metrics import METRICS, format_value
+
+    labels = [m.label for m in METRICS.values()]
+    assert len(labels) == len(set(labels)), "two metrics share a label"
+    for m in METRICS.values():
+        assert m.label and not m.label[0].islower() and "_" not in m.label, m.name
+        assert m.unit, m.name
+    # Shares read as percentages wherever they are shown (tables, report, terminal).
+    assert format_value("delayed_discharge_share", 0.1234) == "12.3%"
+    assert format_value("ae_clinician_utilisation", 0.8) == "80.0%"
+    assert format_value("trolley_wait_mean_hours", 3.14159) == "3.14"
+    assert format_value("emergency_admissions", 12345.6) == "12,346"
