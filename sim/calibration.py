@@ -27,6 +27,7 @@ import tomli_w
 from pydantic import Field, field_validator, model_validator
 
 from sim.config import ACUITIES, ModelConfig, StrictModel
+from sim.executors import Backend, Task, run_unordered
 from sim.loading import read_toml, validated_file, with_overrides
 from sim.metrics import metric, metric_names, roll_factor, years_between
 from sim.replication import run_replication
@@ -225,26 +226,27 @@ class Fit:
 
 
 def simulate_baseline(
-    config: ModelConfig, replications: int, seed: int, jobs: int = 1
+    config: ModelConfig,
+    replications: int,
+    seed: int,
+    jobs: int = 1,
+    backend: Backend = "loky",
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
-    """Baseline-year metrics, one row per replication (common random numbers: same seeds)."""
+    """Baseline-year metrics, one row per replication (common random numbers: same seeds),
+    run through the executors like every other study."""
     one_year = with_overrides(config, {"run.years": 1})
-    if jobs > 1:
-        from joblib import Parallel, delayed
-
-        rows = Parallel(n_jobs=jobs, backend="loky")(
-            delayed(_baseline_row)(one_year, r, seed) for r in range(replications)
-        )
-    else:
-        rows = [_baseline_row(one_year, r, seed) for r in range(replications)]
-    frame = pd.DataFrame(rows)
+    tasks = [Task(one_year, r, seed, measure=baseline_row) for r in range(replications)]
+    done = sorted(run_unordered(tasks, backend, jobs, scheduler), key=lambda t: t.replication)
+    frame = pd.concat([t.rows for t in done], ignore_index=True)
     for name, derive in DERIVED_METRICS.items():
         frame[name] = frame.apply(derive, axis=1)
     return frame
 
 
-def _baseline_row(config: ModelConfig, replication: int, seed: int) -> pd.Series:
-    return run_replication(config, replication, seed).annual.iloc[0]
+def baseline_row(config: ModelConfig, replication: int, seed: int) -> pd.DataFrame:
+    """The baseline year's metrics of one replication (a one-row frame)."""
+    return run_replication(config, replication, seed).annual.iloc[[0]]
 
 
 def fit(
@@ -257,6 +259,8 @@ def fit(
     tolerance: float = 0.02,
     max_iterations: int = 30,
     on_iteration: Callable[[FitIteration], None] | None = None,
+    backend: Backend = "loky",
+    scheduler: str | None = None,
 ) -> Fit:
     """Iterate the multipliers until every fitted metric is within ``tolerance``.
 
@@ -269,7 +273,8 @@ def fit(
     for iteration in range(max_iterations):
         changes = parameter_changes(base, k)
         config = with_overrides(base, changes)
-        means = simulate_baseline(config, replications, seed, jobs).mean(numeric_only=True)
+        baseline = simulate_baseline(config, replications, seed, jobs, backend, scheduler)
+        means = baseline.mean(numeric_only=True)
         errors = {kn.metric: float(means[kn.metric] / targets[kn.metric] - 1) for kn in knobs}
         history.append(FitIteration(iteration, dict(k), errors))
         if on_iteration is not None:
@@ -307,12 +312,18 @@ def fit_targets(baseline: Baseline, config: ModelConfig) -> dict[str, float]:
 
 
 def fit_report(
-    fitted: ModelConfig, baseline: Baseline, replications: int, seed: int, jobs: int = 1
+    fitted: ModelConfig,
+    baseline: Baseline,
+    replications: int,
+    seed: int,
+    jobs: int = 1,
+    backend: Backend = "loky",
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """One row per figure: the stated value and year, the value rolled to the baseline year
     (``target``), the model's mean and interval there, and the model back-cast to the
     year the figure was stated for (``model_in_stated_year``)."""
-    frame = simulate_baseline(fitted, replications, seed, jobs)
+    frame = simulate_baseline(fitted, replications, seed, jobs, backend, scheduler)
     baseline_year = fitted.area.baseline_year
     rows = []
     for figures, is_fitted in ((baseline.fitted, True), (baseline.held_out, False)):
@@ -384,6 +395,8 @@ def identifiability(
     jobs: int,
     start_multiplier: float = 0.7,
     on_iteration: Callable[[FitIteration], None] | None = None,
+    backend: Backend = "loky",
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Refit from every multiplier at ``start_multiplier``; compare with the reference fit."""
     other = fit(
@@ -394,6 +407,8 @@ def identifiability(
         jobs,
         start={n.name: start_multiplier for n in KNOBS},
         on_iteration=on_iteration,
+        backend=backend,
+        scheduler=scheduler,
     )
     rows = [
         (name, reference.k[name], other.k[name], other.k[name] / reference.k[name] - 1)

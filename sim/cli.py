@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 import pandas as pd
 import typer
@@ -46,6 +46,7 @@ from sim.batch import (
 )
 from sim.config import MAX_SEED, MAX_YEARS
 from sim.errors import InputError
+from sim.executors import Backend
 from sim.loading import (
     DEFAULT_AREA,
     OPTION,
@@ -180,6 +181,10 @@ SeedOpt = Annotated[
     ),
 ]
 JobsOpt = Annotated[int, typer.Option(min=1, metavar="N", help="Parallel workers.")]
+BackendOpt = Annotated[BackendChoice, typer.Option(help="Where replications run.")]
+SchedulerOpt = Annotated[
+    str | None, typer.Option(help="Dask scheduler address (with --backend dask).")
+]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -663,6 +668,8 @@ def calibrate(
         int, typer.Option(min=0, max=MAX_SEED, help="Seed (common random numbers).")
     ] = 1,
     jobs: JobsOpt = DEFAULT_JOBS,
+    backend: BackendOpt = BackendChoice.loky,
+    scheduler: SchedulerOpt = None,
     identifiability: Annotated[
         bool, typer.Option(help="Refit from another starting point and compare.")
     ] = True,
@@ -695,12 +702,31 @@ def calibrate(
 
         return on_iteration
 
-    result = fit(base, targets, replications, seed, jobs, on_iteration=show("fit"))
+    where = cast(Backend, backend.value)
+    result = fit(
+        base,
+        targets,
+        replications,
+        seed,
+        jobs,
+        on_iteration=show("fit"),
+        backend=where,
+        scheduler=scheduler,
+    )
     progress.print("fit report: fresh seed, held-out figures")
-    report = fit_report(result.config, baseline, max(replications, 5), seed + 1, jobs)
+    checks = max(replications, 5)
+    report = fit_report(result.config, baseline, checks, seed + 1, jobs, where, scheduler)
     ident = (
         calibration_identifiability(
-            base, targets, result, replications, seed, jobs, on_iteration=show("refit from 0.7")
+            base,
+            targets,
+            result,
+            replications,
+            seed,
+            jobs,
+            on_iteration=show("refit from 0.7"),
+            backend=where,
+            scheduler=scheduler,
         )
         if identifiability
         else None
@@ -916,6 +942,8 @@ def warmup(
     replications: Annotated[int, typer.Option(min=1, help="Replications per scenario.")] = 5,
     seed: SeedOpt = None,
     jobs: JobsOpt = DEFAULT_JOBS,
+    backend: BackendOpt = BackendChoice.loky,
+    scheduler: SchedulerOpt = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -941,7 +969,7 @@ def warmup(
         raise InputError.single(
             OPTION, "--out", str(out), "already holds a warm-up analysis: add --force to replace it"
         )
-    analysis = analyse_warmup(configs, days, replications, seed, "loky", jobs)
+    analysis = analyse_warmup(configs, days, replications, seed, backend.value, jobs, scheduler)
     folder = out or _default_out(f"warmup-{configs[0].area.name}")
     plot_warmup(analysis, folder / "warmup.png", configs[0].area.display_name)
     write_csv(folder / "warmup_series.csv", analysis.daily)

@@ -2,12 +2,18 @@
 
 Every backend runs the same pure task, ``(config, replication, seed) ->
 result``, so results are identical whatever the backend or number of jobs;
-results come back as they finish so the caller can save each at once.
+results come back as they finish so the caller can save each at once. Every
+study (batches, calibration, warm-up, sweeps, sensitivity, decomposition, goal
+seeking) runs its replications through :func:`run_unordered`, so ``--backend
+dask --scheduler ...`` reaches all of them. A study that needs something other
+than the annual metrics gives the task a ``measure``: a module-level function
+``(config, replication, seed) -> DataFrame`` (so workers can import it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,11 +25,15 @@ from sim.replication import run_replication
 Backend = Literal["sequential", "loky", "dask"]
 
 
+Measure = Callable[[ModelConfig, int, int], pd.DataFrame]
+
+
 @dataclass(frozen=True)
 class Task:
     config: ModelConfig
     replication: int
     seed: int
+    measure: Measure | None = None  # None: the annual metrics as long rows
 
     @property
     def key(self) -> tuple[str, int]:
@@ -41,7 +51,18 @@ class TaskResult:
 
 
 def run_task(task: Task) -> TaskResult:
-    """One replication, returned as long KPI rows (runs in a worker)."""
+    """One replication, returned as long KPI rows, or as its ``measure`` (runs in a worker)."""
+    if task.measure is not None:
+        started = time.perf_counter()
+        rows = task.measure(task.config, task.replication, task.seed)
+        return TaskResult(
+            scenario=task.config.scenario.name,
+            replication=task.replication,
+            seed=task.seed,
+            rows=rows,
+            seconds=time.perf_counter() - started,
+            episodes=0,
+        )
     result = run_replication(task.config, task.replication, task.seed)
     return TaskResult(
         scenario=result.scenario,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.config import ModelConfig
-from sim.executors import Backend
+from sim.executors import Backend, Task, run_unordered
 from sim.loading import with_overrides
 from sim.replication import simulate
 from sim.timeline import DAYS_PER_YEAR, HOURS_PER_DAY
@@ -55,7 +55,8 @@ class WarmupAnalysis:
     suggested_days: int
 
 
-def _one(config: ModelConfig, replication: int, seed: int | None) -> pd.DataFrame:
+def daily_state(config: ModelConfig, replication: int, seed: int) -> pd.DataFrame:
+    """One replication's monitored state (beds, queues, onward care) as daily means."""
     run = simulate(config, replication, seed)
     rec = run.recorder
     day = (np.asarray(rec.monitor_time) // HOURS_PER_DAY).astype(int)
@@ -83,21 +84,27 @@ def analyse_warmup(
     seed: int | None = None,
     backend: Backend = "sequential",
     jobs: int = 1,
+    scheduler: str | None = None,
 ) -> WarmupAnalysis:
-    """Run each scenario from empty for ``days`` and suggest a warm-up length."""
+    """Run each scenario from empty for ``days`` and suggest a warm-up length (the
+    replications go through the executors, as every study's do)."""
     years = max(1, math.ceil(days / DAYS_PER_YEAR))
-    runs = [
-        (with_overrides(c, {"run.warmup_days": 0, "run.years": years}), r)
+    tasks = [
+        Task(
+            with_overrides(c, {"run.warmup_days": 0, "run.years": years}),
+            r,
+            c.run.seed if seed is None else seed,
+            measure=daily_state,
+        )
         for c in configs
         for r in range(replications)
     ]
-    if backend == "sequential" or jobs == 1:
-        frames = [_one(c, r, seed) for c, r in runs]
-    else:
-        from joblib import Parallel, delayed
-
-        frames = Parallel(n_jobs=jobs, backend="loky")(delayed(_one)(c, r, seed) for c, r in runs)
-    daily = pd.concat(frames, ignore_index=True)
+    order = {(t.config.scenario.name, t.replication): i for i, t in enumerate(tasks)}
+    done = sorted(
+        run_unordered(tasks, backend, jobs, scheduler),
+        key=lambda t: order[(t.scenario, t.replication)],
+    )
+    daily = pd.concat([t.rows for t in done], ignore_index=True)
     daily = daily[daily["day"] < days].reset_index(drop=True)
     means = daily.groupby(["scenario", "series", "day"])["value"].mean()
     rows = []
