@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -30,17 +31,38 @@ from sim.batch import (
     resume_batch,
     run_batch,
     saved_target_contradictions,
+    write_finance_outputs,
 )
 from sim.config import ModelConfig
 from sim.costs import investment, load_cost_inputs
 from sim.errors import InputError
 from sim.executors import Backend
 from sim.goal import GoalOutcome, GoalSettings
-from sim.loading import OPTION, resolve, with_overrides
-from sim.pricing import FinanceTables, compute_finance, load_pricing_inputs
-from sim.replication import ReplicationResult, run_replication
-from sim.store import ResultsFolder
+from sim.loading import (
+    OPTION,
+    ResolvedConfig,
+    area_dir,
+    config_differences,
+    default_scenario_paths,
+    list_area_dirs,
+    resolve,
+    with_overrides,
+)
+from sim.pricing import (
+    PROVIDERS_FILE,
+    WORKBOOK,
+    FinanceTables,
+    compute_finance,
+    income_pricer,
+    load_pricing_inputs,
+)
+from sim.replication import ReplicationResult, run_replication, timeline_for
+from sim.store import ResultsFolder, write_csv
 from sim.tariffs import load_finance_inputs
+
+if TYPE_CHECKING:
+    from sim.calibration import Fit, FitIteration
+    from sim.warmup import WarmupAnalysis
 
 
 def load_scenario(
@@ -266,3 +288,223 @@ def _claim_goal_folder(root: Path, request: dict[str, Any]) -> None:
         raise InputError.single(
             OPTION, "--out", str(root), f"cannot be written: {exc.strerror}"
         ) from None
+
+
+# --------------------------------------------------------------- studies and outputs
+# One function per CLI command that is not above: the CLI parses, calls these and
+# renders. Heavy modules (SALib, matplotlib, python-docx) are imported on first use.
+
+ProgressCallback = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What ``calibrate`` did: the fit, its report on a fresh seed, the identifiability
+    check (None if skipped) and the files written (empty: the fit was unchanged)."""
+
+    fit: Fit
+    report: pd.DataFrame
+    identifiability: pd.DataFrame | None
+    written: list[Path]
+    folder: Path
+
+
+def calibrate(
+    area: str = "dudley",
+    replications: int = 4,
+    seed: int = 1,
+    jobs: int = 1,
+    backend: Backend = "loky",
+    scheduler: str | None = None,
+    identifiability: bool = True,
+    on_iteration: Callable[[str, FitIteration], None] | None = None,
+) -> Calibration:
+    """Fit the area's baseline year to ``calibration/AREA/baseline.toml``; write
+    ``fitted.toml``, ``fit_report.csv`` and the history (only if the fit changed)."""
+    from sim.calibration import fit, fit_report, fit_targets, load_baseline, write_outputs
+    from sim.calibration import identifiability as refit_from_elsewhere
+
+    folder = area_dir(area)
+    baseline = load_baseline(folder / "baseline.toml")
+    base = resolve(default_scenario_paths()[0], area=area, include_fitted=False).config
+    targets = fit_targets(baseline, base)
+
+    def shown(label: str) -> Callable[[FitIteration], None] | None:
+        if on_iteration is None:
+            return None
+        return lambda step: on_iteration(label, step)
+
+    result = fit(
+        base,
+        targets,
+        replications,
+        seed,
+        jobs,
+        on_iteration=shown("fit"),
+        backend=backend,
+        scheduler=scheduler,
+    )
+    checks = max(replications, 5)
+    report = fit_report(result.config, baseline, checks, seed + 1, jobs, backend, scheduler)
+    ident = (
+        refit_from_elsewhere(
+            base,
+            targets,
+            result,
+            replications,
+            seed,
+            jobs,
+            on_iteration=shown("refit from 0.7"),
+            backend=backend,
+            scheduler=scheduler,
+        )
+        if identifiability
+        else None
+    )
+    written = write_outputs(folder, result, report, ident, area)
+    return Calibration(result, report, ident, written, folder)
+
+
+def sweep(
+    config: ModelConfig,
+    vary: Sequence[str],
+    out: str | Path,
+    replications: int = 5,
+    seed: int | None = None,
+    jobs: int = 1,
+    backend: Backend = "loky",
+    on_progress: ProgressCallback | None = None,
+) -> tuple[BatchOutcome, pd.DataFrame]:
+    """A grid of parameter values (``vary``: ``path=start:stop:step`` or ``path=a,b,c``),
+    each with replications; writes sweep.csv and sweep.png into ``out``."""
+    from sim.sweep import grid, parse_variation, plot_sweep, run_sweep
+
+    variations = [parse_variation(text) for text in vary]
+    grid(config, variations)  # every grid point validated before anything starts
+    options = BatchOptions(replications=replications, seed=seed, jobs=jobs, backend=backend)
+    outcome, table = run_sweep(config, variations, Path(out), options, on_progress)
+    plot_sweep(table, variations, Path(out) / "sweep.png")
+    return outcome, table
+
+
+def sensitivity(
+    config: ModelConfig,
+    reference: ModelConfig,
+    out: str | Path,
+    method: str = "oneway",
+    params: Sequence[str] | None = None,
+    replications: int = 2,
+    trajectories: int = 6,
+    seed: int | None = None,
+    jobs: int = 1,
+    on_progress: ProgressCallback | None = None,
+) -> pd.DataFrame:
+    """Rank parameters by how much they move emergency admissions and income at risk:
+    ``oneway`` (a tornado, tornado.png) or ``morris`` (SALib screening). ``params`` are
+    ``path=low:high``; by default the documented set."""
+    from sim.sensitivity import default_ranges, morris, one_way, parse_range, plot_tornado
+
+    ranges = [parse_range(t) for t in params] if params else default_ranges(config)
+    options = BatchOptions(replications=replications, seed=seed, jobs=jobs, backend="loky")
+    folder = Path(out)
+    if method == "morris":
+        return morris(
+            config, reference, ranges, folder, options, trajectories, on_progress=on_progress
+        )
+    table = one_way(config, reference, ranges, folder, options, on_progress).table
+    final_year = timeline_for(config).financial_year(config.run.years - 1)
+    title = f"{config.area.display_name}: {config.scenario.name}, {final_year}"
+    plot_tornado(table, folder / "tornado.png", title)
+    return table
+
+
+def warmup(
+    configs: Sequence[ModelConfig],
+    out: str | Path,
+    days: int = 365,
+    replications: int = 5,
+    seed: int | None = None,
+    jobs: int = 1,
+    backend: Backend = "loky",
+    scheduler: str | None = None,
+) -> WarmupAnalysis:
+    """Run each scenario from empty and suggest a warm-up (MSER-5); writes warmup.png,
+    warmup_series.csv and warmup_truncation.csv into ``out``."""
+    from sim.warmup import analyse_warmup, plot_warmup
+
+    analysis = analyse_warmup(configs, days, replications, seed, backend, jobs, scheduler)
+    folder = Path(out)
+    plot_warmup(analysis, folder / "warmup.png", configs[0].area.display_name)
+    write_csv(folder / "warmup_series.csv", analysis.daily)
+    write_csv(folder / "warmup_truncation.csv", analysis.truncation)
+    return analysis
+
+
+def report(results: str | Path, formats: Sequence[str] = ("html", "docx", "xlsx")) -> list[Path]:
+    """Write report.html, board_paper.docx (and the finance workbook, where the run's own
+    pricing has none yet) for a finished run; returns the files written."""
+    from sim.documents import write_report
+
+    root = Path(results)
+    unknown = sorted(set(formats) - {"html", "docx", "xlsx"})
+    if unknown:
+        raise InputError.single(
+            OPTION,
+            "--format",
+            ",".join(formats),
+            f"unknown formats {unknown}; choose from html, docx, xlsx",
+        )
+    folder = ResultsFolder(root)
+    manifest = folder.read_manifest()
+    written: list[Path] = []
+    if (
+        "xlsx" in formats
+        and (root / PROVIDERS_FILE).exists()
+        and not (root / "finance.csv").exists()
+    ):
+        write_finance_outputs(
+            folder, folder.read_kpis(), manifest, saved_target_contradictions(folder)
+        )
+        written.append(root / WORKBOOK)
+    written += write_report(root, tuple(f for f in formats if f != "xlsx"))
+    return written
+
+
+def decompose(
+    results: str | Path,
+    jobs: int = 1,
+    backend: Backend = "loky",
+    on_progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Each lever's contribution: every scenario re-run with one lever off at a time (same
+    seed and replications); writes decomposition.csv and refreshes the report."""
+    from sim.decomposition import decompose_results
+    from sim.documents import write_report
+
+    root = Path(results)
+    folder = ResultsFolder(root)
+    pricer = income_pricer(root, folder.read_manifest()["reference_scenario"])
+    table = decompose_results(folder, backend, jobs, on_progress, pricer)
+    write_report(root, ("html", "docx"))
+    return table
+
+
+def validate(
+    paths: Sequence[str | Path], area: str | None = None, overrides: Sequence[str] = ()
+) -> list[ResolvedConfig]:
+    """Resolve and check scenario files (with their area's inputs); raises InputError."""
+    return [resolve(Path(p), area=area, overrides=list(overrides)) for p in paths]
+
+
+def diff(
+    first: str | Path, second: str | Path, area: str | None = None, overrides: Sequence[str] = ()
+) -> list[tuple[str, Any, Any]]:
+    """The parameters in which two resolved scenarios differ: (path, first, second)."""
+    a = resolve(Path(first), area=area, overrides=list(overrides)).config
+    b = resolve(Path(second), area=area, overrides=list(overrides)).config
+    return config_differences(a, b)
+
+
+def areas() -> list[str]:
+    """The shipped areas (folders under calibration/ with an area.toml)."""
+    return [folder.name for folder in list_area_dirs()]

@@ -42,7 +42,6 @@ from sim.batch import (
     resume_batch,
     run_batch,
     saved_target_contradictions,
-    write_finance_outputs,
 )
 from sim.config import MAX_SEED, MAX_YEARS
 from sim.errors import InputError
@@ -66,15 +65,11 @@ from sim.metrics import format_value
 from sim.pricing import (
     DEFAULT_PRICING,
     PRICINGS_DIR,
-    PROVIDERS_FILE,
-    WORKBOOK,
     compute_finance,
-    income_pricer,
     load_pricing_inputs,
     write_pricing,
     write_pricing_record,
 )
-from sim.replication import timeline_for
 from sim.store import ResultsFolder, command_line, now_iso, write_csv
 from sim.tables import (
     annual_table,
@@ -433,6 +428,10 @@ def _print_outcome(console: Console, outcome: BatchOutcome, wide: bool = False) 
 TRACE_FILE = "trace.csv"  # --trace: followed patients' steps
 
 
+def _backend(choice: BackendChoice) -> Backend:
+    return cast(Backend, choice.value)
+
+
 def _print_files(console: Console, root: Path) -> None:
     """The last lines of a run: the folder and every file a reader opens."""
     console.print(f"[green]results written to[/] {root}")
@@ -559,16 +558,16 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", metavar="")] = False,
 ) -> None:
     """Run a grid of parameter values with replications; write sweep.csv and sweep.png."""
-    from sim.sweep import flat_sweep_notes, grid, parse_variation, plot_sweep, run_sweep
+    import sim.api as api
+    from sim.sweep import flat_sweep_notes, parse_variation
 
     base = resolve(_scenario_path(scenario), area=area, overrides=list(overrides or [])).config
     variations = [parse_variation(text) for text in vary]
     folder = out or _default_out(f"sweep-{base.area.name}")
-    options = BatchOptions(replications=replications, seed=seed, jobs=jobs, backend=backend.value)
-    grid(base, variations)  # every grid point validated before anything starts
     with _progress(quiet) as on_progress, _terminate_as_interrupt():
-        outcome, table = run_sweep(base, variations, folder, options, on_progress)
-    plot_sweep(table, variations, folder / "sweep.png")
+        outcome, table = api.sweep(
+            base, vary, folder, replications, seed, jobs, _backend(backend), on_progress
+        )
     console = Console(quiet=quiet)
     last = table[
         (table["year"] == table["year"].max()) & (table["metric"] == "emergency_admissions")
@@ -619,32 +618,29 @@ def sensitivity(
     quiet: Annotated[bool, typer.Option("--quiet", metavar="")] = False,
 ) -> None:
     """Rank the parameters that move emergency admissions and income at risk most."""
-    from sim.sensitivity import default_ranges, morris, one_way, parse_range, plot_tornado
+    import sim.api as api
 
     extra = list(overrides or [])
     config = resolve(_scenario_path(scenario), area=area, overrides=extra).config
-    ref_path = reference or default_scenario_paths()[0]
-    ref = resolve(ref_path, area=area, overrides=extra).config
-    ranges = [parse_range(t) for t in param] if param else default_ranges(config)
+    ref = resolve(reference or default_scenario_paths()[0], area=area, overrides=extra).config
     folder = out or _default_out(f"sensitivity-{config.area.name}")
-    options = BatchOptions(replications=replications, seed=seed, jobs=jobs, backend="loky")
     console = Console(quiet=quiet)
     started = time.perf_counter()
     with _progress(quiet) as on_progress, _terminate_as_interrupt():
-        if method == Method.oneway:
-            table = one_way(config, ref, ranges, folder, options, on_progress).table
-            final_year = timeline_for(config).financial_year(config.run.years - 1)
-            plot_tornado(
-                table,
-                folder / "tornado.png",
-                f"{config.area.display_name}: {config.scenario.name}, {final_year}",
-            )
-            score = "swing"
-        else:
-            table = morris(
-                config, ref, ranges, folder, options, trajectories, on_progress=on_progress
-            )
-            score = "mu_star"
+        table = api.sensitivity(
+            config,
+            ref,
+            folder,
+            method.value,
+            param,
+            replications,
+            trajectories,
+            seed,
+            jobs,
+            on_progress,
+        )
+    score = "swing" if method == Method.oneway else "mu_star"
+    ranges = len(dict.fromkeys(table["parameter"]))
     elapsed = time.perf_counter() - started
     for output in dict.fromkeys(table["output"]):
         ranked = Table(title=f"{output}: parameters ranked by {score}", title_justify="left")
@@ -653,7 +649,7 @@ def sensitivity(
         for row in table[table["output"] == output].head(10).to_dict("records"):
             ranked.add_row(str(row["rank"]), row["parameter"], f"{row[score]:,.0f}")
         console.print(ranked)
-    console.print(f"{method.value} analysis of {len(ranges)} parameters took {elapsed:.0f} s")
+    console.print(f"{method.value} analysis of {ranges} parameters took {elapsed:.0f} s")
     console.print(f"[green]written to[/] {folder}")
 
 
@@ -675,63 +671,30 @@ def calibrate(
     ] = True,
 ) -> None:
     """Fit the area's baseline year to calibration/AREA/baseline.toml; write fitted.toml."""
-    from sim.calibration import (
-        FitIteration,
-        fit,
-        fit_report,
-        fit_targets,
-        load_baseline,
-        write_outputs,
-    )
-    from sim.calibration import identifiability as calibration_identifiability
+    import sim.api as api
+    from sim.calibration import FitIteration
 
-    folder = area_dir(area)
-    baseline = load_baseline(folder / "baseline.toml")
-    base = resolve(default_scenario_paths()[0], area=area, include_fitted=False).config
-    targets = fit_targets(baseline, base)
     progress = Console(stderr=True)
     started = time.perf_counter()
 
-    def show(label: str) -> Callable[[FitIteration], None]:
-        def on_iteration(step: FitIteration) -> None:
-            worst = max(step.relative_errors.items(), key=lambda item: abs(item[1]))
-            progress.print(
-                f"{label} iteration {step.iteration + 1}: worst error {worst[1]:+.1%} "
-                f"({worst[0]}), {time.perf_counter() - started:.0f} s"
-            )
-
-        return on_iteration
-
-    where = cast(Backend, backend.value)
-    result = fit(
-        base,
-        targets,
-        replications,
-        seed,
-        jobs,
-        on_iteration=show("fit"),
-        backend=where,
-        scheduler=scheduler,
-    )
-    progress.print("fit report: fresh seed, held-out figures")
-    checks = max(replications, 5)
-    report = fit_report(result.config, baseline, checks, seed + 1, jobs, where, scheduler)
-    ident = (
-        calibration_identifiability(
-            base,
-            targets,
-            result,
-            replications,
-            seed,
-            jobs,
-            on_iteration=show("refit from 0.7"),
-            backend=where,
-            scheduler=scheduler,
+    def show(label: str, step: FitIteration) -> None:
+        worst = max(step.relative_errors.items(), key=lambda item: abs(item[1]))
+        progress.print(
+            f"{label} iteration {step.iteration + 1}: worst error {worst[1]:+.1%} "
+            f"({worst[0]}), {time.perf_counter() - started:.0f} s"
         )
-        if identifiability
-        else None
+
+    done = api.calibrate(
+        area, replications, seed, jobs, _backend(backend), scheduler, identifiability, show
     )
-    changed = write_outputs(folder, result, report, ident, area)
+    result, report, ident, changed, folder = (
+        done.fit,
+        done.report,
+        done.identifiability,
+        done.written,
+        done.folder,
+    )
+    base = result.config
     console = Console()
     table = Table(title=f"{base.area.display_name}: baseline fit", title_justify="left")
     for name in ("metric", "target", "simulated (95% CI)", "error", "fitted"):
@@ -773,28 +736,9 @@ def report(
 
     Finance is read as the folder holds it, never recomputed with other inputs: the
     workbook is written only where the run's own pricing has none yet."""
-    formats = tuple(f.strip() for f in format.split(",") if f.strip())
-    unknown = sorted(set(formats) - {"html", "docx", "xlsx"})
-    if unknown:
-        raise InputError.single(
-            OPTION, "--format", format, f"unknown formats {unknown}; choose from html, docx, xlsx"
-        )
-    folder = ResultsFolder(results)
-    manifest = folder.read_manifest()
-    written: list[Path] = []
-    if (
-        "xlsx" in formats
-        and (results / PROVIDERS_FILE).exists()
-        and not (results / "finance.csv").exists()
-    ):
-        write_finance_outputs(
-            folder,
-            folder.read_kpis(),
-            manifest,
-            saved_target_contradictions(folder),
-        )
-        written.append(results / WORKBOOK)
-    written += write_report(results, tuple(f for f in formats if f != "xlsx"))
+    import sim.api as api
+
+    written = api.report(results, tuple(f.strip() for f in format.split(",") if f.strip()))
     Console().print("[green]written:[/] " + ", ".join(str(p) for p in written))
 
 
@@ -812,18 +756,16 @@ def decompose(
 ) -> None:
     """Each lever's contribution: re-run every scenario with one lever off at a time (same
     seed and replications), write decomposition.csv and refresh the report."""
-    from sim.decomposition import decompose_results
+    import sim.api as api
 
-    folder = ResultsFolder(results)
     with _progress(quiet) as on_progress:
-        table = decompose_results(
-            folder,
-            backend.value,
+        table = api.decompose(
+            results,
             jobs,
+            _backend(backend),
             None if on_progress is None else lambda d, t: on_progress(d, t, "lever re-runs"),
-            income_pricer(results, folder.read_manifest()["reference_scenario"]),
         )
-    written = write_report(results, ("html", "docx"))
+    written = [results / "report.html", results / "board_paper.docx"]
     if not quiet:
         console = Console()
         console.print(contribution_table(table))
@@ -959,7 +901,7 @@ def warmup(
     overrides: SetOpt = None,
 ) -> None:
     """Plot bed occupancy, A&E queue and onward care from empty; suggest a warm-up (MSER-5)."""
-    from sim.warmup import analyse_warmup, plot_warmup
+    import sim.api as api
 
     paths = list(scenarios or default_scenario_paths())
     configs = [
@@ -969,11 +911,10 @@ def warmup(
         raise InputError.single(
             OPTION, "--out", str(out), "already holds a warm-up analysis: add --force to replace it"
         )
-    analysis = analyse_warmup(configs, days, replications, seed, backend.value, jobs, scheduler)
     folder = out or _default_out(f"warmup-{configs[0].area.name}")
-    plot_warmup(analysis, folder / "warmup.png", configs[0].area.display_name)
-    write_csv(folder / "warmup_series.csv", analysis.daily)
-    write_csv(folder / "warmup_truncation.csv", analysis.truncation)
+    analysis = api.warmup(
+        configs, folder, days, replications, seed, jobs, _backend(backend), scheduler
+    )
     console = Console()
     table = Table(title="MSER-5 truncation (days) by scenario and series", title_justify="left")
     for name in ("scenario", "series", "truncation days"):
