@@ -427,12 +427,15 @@ def warmup(
     jobs: int = 1,
     backend: Backend = "loky",
     scheduler: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> WarmupAnalysis:
     """Run each scenario from empty and suggest a warm-up (MSER-5); writes warmup.png,
     warmup_series.csv and warmup_truncation.csv into ``out``."""
     from sim.warmup import analyse_warmup, plot_warmup
 
-    analysis = analyse_warmup(configs, days, replications, seed, backend, jobs, scheduler)
+    analysis = analyse_warmup(
+        configs, days, replications, seed, backend, jobs, scheduler, on_progress
+    )
     folder = Path(out)
     plot_warmup(analysis, folder / "warmup.png", configs[0].area.display_name)
     write_csv(folder / "warmup_series.csv", analysis.daily)

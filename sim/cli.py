@@ -912,9 +912,18 @@ def warmup(
             OPTION, "--out", str(out), "already holds a warm-up analysis: add --force to replace it"
         )
     folder = out or _default_out(f"warmup-{configs[0].area.name}")
-    analysis = api.warmup(
-        configs, folder, days, replications, seed, jobs, _backend(backend), scheduler
-    )
+    with _progress(False) as on_progress:
+        analysis = api.warmup(
+            configs,
+            folder,
+            days,
+            replications,
+            seed,
+            jobs,
+            _backend(backend),
+            scheduler,
+            None if on_progress is None else lambda d, t: on_progress(d, t, "replications"),
+        )
     console = Console()
     table = Table(title="MSER-5 truncation (days) by scenario and series", title_justify="left")
     for name in ("scenario", "series", "truncation days"):

@@ -11,7 +11,7 @@ series. The suggestion is the longest truncation over series and scenarios.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,6 +85,7 @@ def analyse_warmup(
     backend: Backend = "sequential",
     jobs: int = 1,
     scheduler: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> WarmupAnalysis:
     """Run each scenario from empty for ``days`` and suggest a warm-up length (the
     replications go through the executors, as every study's do)."""
@@ -99,11 +100,13 @@ def analyse_warmup(
         for c in configs
         for r in range(replications)
     ]
-    order = {(t.config.scenario.name, t.replication): i for i, t in enumerate(tasks)}
-    done = sorted(
-        run_unordered(tasks, backend, jobs, scheduler),
-        key=lambda t: order[(t.scenario, t.replication)],
-    )
+    order = {task.key: i for i, task in enumerate(tasks)}
+    finished = []
+    for result in run_unordered(tasks, backend, jobs, scheduler):
+        finished.append(result)
+        if on_progress is not None:
+            on_progress(len(finished), len(tasks))
+    done = sorted(finished, key=lambda t: order[(t.scenario, t.replication)])
     daily = pd.concat([t.rows for t in done], ignore_index=True)
     daily = daily[daily["day"] < days].reset_index(drop=True)
     means = daily.groupby(["scenario", "series", "day"])["value"].mean()
