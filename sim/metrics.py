@@ -40,6 +40,7 @@ PER_100K_METRICS: tuple[str, ...] = (
     *(c.metric for c in COMPOSITE_COMPONENTS),
 )
 
+# The design's own vocabulary (docs/model.md); every one is in the registry below.
 DESIGN_METRICS: tuple[str, ...] = (
     "population",
     "ltc_population",
@@ -74,39 +75,6 @@ DESIGN_METRICS: tuple[str, ...] = (
 def excess_bed_days_metric(trim_days: int, age_band: str) -> str:
     """Name of the metric: bed days beyond ``trim_days`` of spells in ``age_band``."""
     return f"excess_bed_days_over_{trim_days}d_{age_band}"
-
-
-# Metrics reported beside the design vocabulary (see docs/architecture.md), in report order.
-EXTRA_METRICS: tuple[str, ...] = (
-    "urgent_episodes",
-    "episodes_prevented",
-    "gp_access_failures_closed",
-    "gp_routine_sameday_served",
-    "gp_sameday_slots",
-    "out_of_hours_gp_contacts",
-    "ambulance_hear_and_treat",
-    "ambulance_pathfinder_referrals",
-    "ambulance_mean_wait_minutes",
-    "ambulance_response_minutes",
-    "rrt_declined",
-    "rrt_escalated_unseen",
-    "ucc_streamed_from_ae",
-    "ae_clinician_utilisation",
-    "ae_ambulance_arrival_share",
-    "direct_admissions",
-    "composite_emergency_admissions",
-    "ae_attendances_all_types",
-    "short_stay_discharges",
-    "escalation_bed_days",
-    "trolley_wait_mean_hours",
-    "trolley_waits_over_12h",
-    "waiting_for_bed_at_year_end",
-    "discharges",
-    "delayed_discharge_share",
-    "onward_care_not_found",
-    "high_risk_cohort_episodes",
-    "high_risk_cohort_admissions",
-)
 
 
 MetricKind = Literal["count", "share", "rate", "mean"]

@@ -166,3 +166,10 @@ def test_every_metric_has_one_label_unit_and_format() -> None:
     assert format_value("ae_clinician_utilisation", 0.8) == "80.0%"
     assert format_value("trolley_wait_mean_hours", 3.14159) == "3.14"
     assert format_value("emergency_admissions", 12345.6) == "12,346"
+
+
+def test_the_design_vocabulary_is_registered() -> None:
+    from sim.metrics import DESIGN_METRICS, HEADLINE_METRICS, METRICS
+
+    assert set(DESIGN_METRICS) <= set(METRICS)
+    assert set(DESIGN_METRICS) <= set(HEADLINE_METRICS)
