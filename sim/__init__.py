@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         calibrate,
         decompose,
         diff,
+        finance,
         follow,
         goal,
         intervention_costs,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from sim.goal import GoalSettings
 
 _HOME = {
+    "finance": "sim.api",
     "warmup": "sim.api",
     "validate": "sim.api",
     "sweep": "sim.api",
@@ -79,6 +81,7 @@ __all__ = [
     "calibrate",
     "decompose",
     "diff",
+    "finance",
     "follow",
     "goal",
     "intervention_costs",
@@ -106,7 +109,8 @@ def __getattr__(name: str) -> Any:
 
 class _Package(ModuleType):
     """``sim`` itself: some API functions share a name with the module that does the work
-    (``sim.goal``, ``sim.report``, ``sim.sweep``, ``sim.sensitivity``, ``sim.warmup``).
+    (``sim.goal``, ``sim.report``, ``sim.sweep``, ``sim.sensitivity``, ``sim.warmup``,
+    ``sim.finance``).
     Importing such a module must not replace the function on the package, so the API
     name always means the function (the module stays importable as ``sim.goal``)."""
 

@@ -18,6 +18,7 @@ changes the one it was given.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,19 +46,24 @@ from sim.loading import (
     config_differences,
     default_scenario_paths,
     list_area_dirs,
+    parse_override,
     resolve,
     with_overrides,
 )
 from sim.pricing import (
+    DEFAULT_PRICING,
+    PRICINGS_DIR,
     PROVIDERS_FILE,
     WORKBOOK,
     FinanceTables,
     compute_finance,
     income_pricer,
     load_pricing_inputs,
+    write_pricing,
+    write_pricing_record,
 )
 from sim.replication import ReplicationResult, run_replication, timeline_for
-from sim.store import ResultsFolder, write_csv
+from sim.store import ResultsFolder, command_line, now_iso, write_csv
 from sim.tariffs import load_finance_inputs
 
 if TYPE_CHECKING:
@@ -511,3 +517,96 @@ def diff(
 def areas() -> list[str]:
     """The shipped areas (folders under calibration/ with an area.toml)."""
     return [folder.name for folder in list_area_dirs()]
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """A new named pricing of a finished run (``finance``): its tables, name, folder and files."""
+
+    tables: FinanceTables
+    name: str
+    folder: Path
+    files: list[Path]
+
+
+def finance(
+    results: str | Path,
+    overrides: Sequence[str] = (),
+    name: str | None = None,
+    providers: str | Path | None = None,
+    tariffs: str | Path | None = None,
+    force: bool = False,
+) -> Pricing:
+    """Reprice a finished run (no re-simulation) as a new, named pricing in
+    ``finance/NAME/``, recorded in the manifest, and refresh the report. The run's own
+    pricing at the folder's root is never changed (:func:`reprice` works in memory)."""
+    from sim.documents import write_report
+
+    results = Path(results)
+    providers = None if providers is None else Path(providers)
+    tariffs = None if tariffs is None else Path(tariffs)
+    folder = ResultsFolder(results)
+    manifest = folder.read_manifest()
+    if not (results / "kpis.parquet").exists():
+        raise InputError.single(str(results), "kpis.parquet", "", "not a finished ucsim run")
+    changes = dict(parse_override(text) for text in overrides)
+    inputs, costs = load_pricing_inputs(results, providers, tariffs, changes)
+    pricing_name = name or _next_pricing_name(results)
+    if pricing_name == DEFAULT_PRICING or not re.fullmatch(
+        r"[A-Za-z0-9][A-Za-z0-9_.-]*", pricing_name
+    ):
+        raise InputError.single(
+            OPTION,
+            "--name",
+            pricing_name,
+            f"letters, digits, '.', '_' and '-' only, and not '{DEFAULT_PRICING}'",
+        )
+    directory = results / PRICINGS_DIR / pricing_name
+    if directory.exists() and not force:
+        raise InputError.single(
+            OPTION,
+            "--name",
+            pricing_name,
+            f"{directory} exists: choose another --name or add --force to replace it",
+        )
+    kpis = folder.read_kpis()
+    configs = {scenario: folder.read_config(scenario) for scenario in manifest["scenarios"]}
+    tables = compute_finance(
+        kpis,
+        inputs,
+        costs,
+        configs,
+        manifest["reference_scenario"],
+        saved_target_contradictions(folder),
+    )
+    files = write_pricing(directory, tables, inputs, costs, manifest, pricing_name)
+    for source in inputs.files:
+        (directory / Path(source).name).write_text(
+            Path(source).read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    description = "; ".join(overrides) or "other input files"
+    write_pricing_record(
+        directory,
+        {
+            "name": pricing_name,
+            "description": description,
+            "overrides": list(overrides),
+            "inputs": list(inputs.files),
+            "created": now_iso(),
+            "command": command_line(),
+        },
+    )
+    manifest.setdefault("pricings", []).append(
+        {"name": pricing_name, "at": now_iso(), "command": command_line()}
+    )
+    folder.write_manifest(manifest)
+    write_report(results, ("html", "docx"))
+    return Pricing(tables, pricing_name, directory, list(files))
+
+
+def _next_pricing_name(results: Path) -> str:
+    existing = {p.name for p in (results / PRICINGS_DIR).glob("*")}
+    n = 1
+    while f"pricing-{n}" in existing:
+        n += 1
+    return f"pricing-{n}"

@@ -12,7 +12,6 @@ import difflib
 import enum
 import functools
 import os
-import re
 import signal
 import sys
 import threading
@@ -41,7 +40,6 @@ from sim.batch import (
     checked_configs,
     resume_batch,
     run_batch,
-    saved_target_contradictions,
 )
 from sim.config import MAX_SEED, MAX_YEARS
 from sim.errors import InputError
@@ -55,22 +53,13 @@ from sim.loading import (
     flatten,
     list_area_dirs,
     load_practices,
-    parse_override,
     project_root,
     read_toml,
     resolve,
     results_root,
 )
 from sim.metrics import format_value
-from sim.pricing import (
-    DEFAULT_PRICING,
-    PRICINGS_DIR,
-    compute_finance,
-    load_pricing_inputs,
-    write_pricing,
-    write_pricing_record,
-)
-from sim.store import ResultsFolder, command_line, now_iso, write_csv
+from sim.store import ResultsFolder, write_csv
 from sim.tables import (
     annual_table,
     compact_differences_table,
@@ -803,61 +792,16 @@ def finance(
 
     The run's own pricing at the folder's root is never changed; the report lists
     every pricing in the folder."""
-    folder = ResultsFolder(results)
-    manifest = folder.read_manifest()
-    if not (results / "kpis.parquet").exists():
-        raise InputError.single(str(results), "kpis.parquet", "", "not a finished ucsim run")
-    changes = dict(parse_override(text) for text in overrides or [])
-    inputs, costs = load_pricing_inputs(results, providers, tariffs, changes)
-    pricing_name = name or _next_pricing_name(results)
-    if pricing_name == DEFAULT_PRICING or not re.fullmatch(
-        r"[A-Za-z0-9][A-Za-z0-9_.-]*", pricing_name
-    ):
-        raise InputError.single(
-            OPTION,
-            "--name",
-            pricing_name,
-            f"letters, digits, '.', '_' and '-' only, and not '{DEFAULT_PRICING}'",
-        )
-    directory = results / PRICINGS_DIR / pricing_name
-    if directory.exists() and not force:
-        raise InputError.single(
-            OPTION,
-            "--name",
-            pricing_name,
-            f"{directory} exists: choose another --name or add --force to replace it",
-        )
-    kpis = folder.read_kpis()
-    configs = {scenario: folder.read_config(scenario) for scenario in manifest["scenarios"]}
-    tables = compute_finance(
-        kpis,
-        inputs,
-        costs,
-        configs,
-        manifest["reference_scenario"],
-        saved_target_contradictions(folder),
+    import sim.api as api
+
+    priced = api.finance(results, overrides or [], name, providers, tariffs, force)
+    tables, pricing_name, directory, files = (
+        priced.tables,
+        priced.name,
+        priced.folder,
+        priced.files,
     )
-    files = write_pricing(directory, tables, inputs, costs, manifest, pricing_name)
-    for source in inputs.files:
-        (directory / Path(source).name).write_text(
-            Path(source).read_text(encoding="utf-8"), encoding="utf-8"
-        )
-    description = "; ".join(overrides or []) or "other input files"
-    write_pricing_record(
-        directory,
-        {
-            "name": pricing_name,
-            "description": description,
-            "overrides": overrides or [],
-            "inputs": list(inputs.files),
-            "created": now_iso(),
-            "command": command_line(),
-        },
-    )
-    manifest.setdefault("pricings", []).append(
-        {"name": pricing_name, "at": now_iso(), "command": command_line()}
-    )
-    folder.write_manifest(manifest)
+    manifest = ResultsFolder(results).read_manifest()
     written = write_report(results, ("html", "docx"))
     console = Console()
     console.print(finance_table(tables.finance, manifest["reference_scenario"]))
@@ -865,14 +809,6 @@ def finance(
         console.print(discrepancy_table(tables.discrepancies))
     console.print(f"[green]pricing '{pricing_name}' written to[/] {directory}")
     console.print("[green]written:[/] " + ", ".join(str(p) for p in [*files, *written]))
-
-
-def _next_pricing_name(results: Path) -> str:
-    existing = {p.name for p in (results / PRICINGS_DIR).glob("*")}
-    n = 1
-    while f"pricing-{n}" in existing:
-        n += 1
-    return f"pricing-{n}"
 
 
 @app.command()
