@@ -119,6 +119,10 @@ def follow(
     return frame[["scenario", *(c for c in frame.columns if c != "scenario")]]
 
 
+TRACE_FILE = "trace.csv"  # the followed patients' steps (``trace=``)
+ProgressCallback = Callable[..., None]
+
+
 def run_many(
     configs: Sequence[ModelConfig],
     out: str | Path,
@@ -126,15 +130,68 @@ def run_many(
     seed: int | None = None,
     jobs: int = 1,
     backend: Backend = "sequential",
+    *,
+    scheduler: str | None = None,
+    precision: float = 0.05,
+    max_replications: int = 50,
+    report: bool = False,
+    trace: int | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_batch_done: Callable[[BatchOutcome], None] | None = None,
 ) -> BatchOutcome:
-    """A batch into a new results folder; ``replications=None`` chooses the count by precision."""
-    options = BatchOptions(replications=replications, seed=seed, jobs=jobs, backend=backend)
-    return run_batch(list(configs), Path(out), options)
+    """A batch into a new results folder; ``replications=None`` chooses the count by
+    precision. ``report=True`` also writes report.html and board_paper.docx (as ``ucsim
+    run`` does); ``trace=N`` follows N patients in every scenario into trace.csv.
+    ``on_batch_done`` sees the results before the (slower) report is written."""
+    options = BatchOptions(
+        replications=replications,
+        seed=seed,
+        jobs=jobs,
+        backend=backend,
+        scheduler=scheduler,
+        precision=precision,
+        max_replications=max_replications,
+        report=report,
+    )
+    outcome = run_batch(list(configs), Path(out), options, on_progress)
+    if on_batch_done is not None:
+        on_batch_done(outcome)
+    finish_report(outcome.folder)
+    if trace is not None:
+        write_csv(outcome.folder.root / TRACE_FILE, follow(configs, trace, seed))
+    return outcome
 
 
-def resume(out: str | Path, jobs: int | None = None) -> BatchOutcome:
-    """Finish an interrupted batch from its results folder."""
-    return resume_batch(Path(out), jobs)
+def resume(
+    out: str | Path,
+    jobs: int | None = None,
+    backend: Backend | None = None,
+    scheduler: str | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_batch_done: Callable[[BatchOutcome], None] | None = None,
+) -> BatchOutcome:
+    """Finish an interrupted batch from its results folder, and its report if it had one
+    coming (a run stopped while writing its report is finished too)."""
+    outcome = resume_batch(Path(out), jobs, backend, scheduler, on_progress)
+    if on_batch_done is not None:
+        on_batch_done(outcome)
+    finish_report(outcome.folder)
+    return outcome
+
+
+def finish_report(folder: ResultsFolder) -> bool:
+    """Write the report of a finished batch whose manifest says it is still pending; the
+    manifest says "pending" until every file is written, so a kill in this phase leaves a
+    run that ``resume`` completes. Returns whether a report was written."""
+    from sim.documents import write_report
+
+    manifest = folder.read_manifest()
+    if manifest.get("report") != "pending":
+        return False
+    write_report(folder.root)
+    manifest["report"] = "written"
+    folder.write_manifest(manifest)
+    return True
 
 
 def results(out: str | Path) -> dict[str, pd.DataFrame]:
@@ -299,8 +356,6 @@ def _claim_goal_folder(root: Path, request: dict[str, Any]) -> None:
 # --------------------------------------------------------------- studies and outputs
 # One function per CLI command that is not above: the CLI parses, calls these and
 # renders. Heavy modules (SALib, matplotlib, python-docx) are imported on first use.
-
-ProgressCallback = Callable[..., None]
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,8 @@ from rich.table import Table
 
 from sim.area_inputs import check_area_inputs
 from sim.batch import (
-    BatchOptions,
     BatchOutcome,
     checked_configs,
-    resume_batch,
-    run_batch,
 )
 from sim.config import MAX_SEED, MAX_YEARS
 from sim.errors import InputError
@@ -59,7 +56,7 @@ from sim.loading import (
     results_root,
 )
 from sim.metrics import format_value
-from sim.store import ResultsFolder, write_csv
+from sim.store import ResultsFolder
 from sim.tables import (
     annual_table,
     compact_differences_table,
@@ -277,6 +274,8 @@ def run(
     ] = None,
 ) -> None:
     """Simulate scenarios x replications and write a complete results folder and report."""
+    import sim.api as api
+
     console = Console(quiet=quiet)
     if resume is None:  # every input checked before anything starts
         extra = list(overrides or [])
@@ -284,16 +283,6 @@ def run(
             extra.append(f"run.years={years}")
         paths = [_scenario_path(p) for p in scenarios or default_scenario_paths()]
         configs = [resolve(p, area=area, overrides=extra).config for p in paths]
-        options = BatchOptions(
-            replications=_replication_count(replications),
-            seed=seed,
-            jobs=jobs,
-            backend=backend.value,
-            scheduler=scheduler,
-            precision=precision,
-            max_replications=max_replications,
-            report=not no_report,
-        )
         target = out or _default_out(configs[0].area.name)
     elif conflicting := [
         name
@@ -318,8 +307,7 @@ def run(
         )
     elif (done := ResultsFolder(resume).read_manifest()).get("status") == "complete":
         checked_configs(ResultsFolder(resume), done)  # an edited config is still refused
-        if done.get("report") == "pending":  # stopped while writing the report
-            _write_report_recorded(ResultsFolder(resume))
+        if api.finish_report(ResultsFolder(resume)):  # stopped while writing the report
             console.print(f"report finished: {resume}")
             _print_files(console, resume)
             return
@@ -331,10 +319,27 @@ def run(
         return
     with _progress(quiet) as on_progress, _terminate_as_interrupt():
         try:
+            shown = functools.partial(_print_outcome, console, wide=wide)
             if resume is not None:
-                outcome = resume_batch(resume, jobs, backend.value, scheduler, on_progress)
+                outcome = api.resume(
+                    resume, jobs, _backend(backend), scheduler, on_progress, on_batch_done=shown
+                )
             else:
-                outcome = run_batch(configs, target, options, on_progress)
+                outcome = api.run_many(
+                    configs,
+                    target,
+                    _replication_count(replications),
+                    seed,
+                    jobs,
+                    _backend(backend),
+                    scheduler=scheduler,
+                    precision=precision,
+                    max_replications=max_replications,
+                    report=not no_report,
+                    trace=trace,
+                    on_progress=on_progress,
+                    on_batch_done=shown,
+                )
         except KeyboardInterrupt:
             folder = resume or out
             Console(stderr=True).print(
@@ -342,25 +347,7 @@ def run(
                 f"ucsim run --resume {folder if folder else 'RESULTS_DIR'}"
             )
             raise typer.Exit(130) from None
-    _print_outcome(console, outcome, wide)
-    if outcome.folder.read_manifest().get("report", "pending") == "pending":
-        _write_report_recorded(outcome.folder)
-    if trace is not None and resume is None:
-        from sim.api import follow
-
-        write_csv(outcome.folder.root / TRACE_FILE, follow(configs, trace, options.seed))
     _print_files(console, outcome.folder.root)
-
-
-def _write_report_recorded(folder: ResultsFolder) -> None:
-    """The report, with the manifest saying "pending" until every file is written, so a
-    kill in this phase leaves a run that --resume completes."""
-    manifest = folder.read_manifest()
-    manifest["report"] = "pending"
-    folder.write_manifest(manifest)
-    write_report(folder.root)
-    manifest["report"] = "written"
-    folder.write_manifest(manifest)
 
 
 def _print_outcome(console: Console, outcome: BatchOutcome, wide: bool = False) -> None:
@@ -414,9 +401,6 @@ def _print_outcome(console: Console, outcome: BatchOutcome, wide: bool = False) 
     console.print(f"wall time: {manifest.get('wall_seconds', 0):.1f} s")
 
 
-TRACE_FILE = "trace.csv"  # --trace: followed patients' steps
-
-
 def _backend(choice: BackendChoice) -> Backend:
     return cast(Backend, choice.value)
 
@@ -437,7 +421,7 @@ def _print_files(console: Console, root: Path) -> None:
             "finance_decomposition.csv",
             "reconciliation.csv",
             "net_position.csv",
-            TRACE_FILE,
+            "trace.csv",
         )
         if (root / name).exists()
     ]

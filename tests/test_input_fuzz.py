@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from sim import api as sim_api
 from sim import cli
 from sim.area_inputs import check_area_inputs
 from sim.batch import check_options
@@ -225,7 +226,7 @@ def test_fuzzed_run_flags_are_refused_by_name_or_start_a_valid_run(
         started.append((configs, out, options))
         raise _WouldRun
 
-    monkeypatch.setattr(cli, "run_batch", stand_in)
+    monkeypatch.setattr(sim_api, "run_batch", stand_in)
     args = ["run", "--out", str(tmp_path / "run"), "--quiet"]
     for flag, value in chosen.items():
         args += [flag, value]
