@@ -246,3 +246,22 @@ def test_a_start_killed_while_preparing_leaves_nothing_behind(do_nothing, tmp_pa
     config = scaled(do_nothing, 0.1, run__years=1, run__warmup_days=20)
     run_batch([config], tmp_path / "run", BatchOptions(replications=1, seed=1))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_rule_across_sections_names_the_file_and_field_it_is_about(tmp_path: Path) -> None:
+    """Found by the 2,000-case fuzz on a clean clone: a lever's closing hour before the
+    service's opening hour was reported as '<command line>: (whole file) = {the whole
+    config}'. It now names the scenario file and the parameter, with its value."""
+    folder = tmp_path / "scenarios"
+    shutil.copytree(project_root() / "scenarios", folder)
+    best = folder / "best-case.toml"
+    text = best.read_text(encoding="utf-8")
+    assert "close_hour = { value = 24.0" in text  # the value the fuzz edited
+    edited = text.replace("close_hour = { value = 24.0", "close_hour = { value = 0")
+    best.write_text(edited, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        resolve(best)
+    (problem,) = caught.value.problems
+    assert problem.file == str(best)
+    assert problem.field == "interventions.rapid_response.close_hour"
+    assert problem.value == 0
