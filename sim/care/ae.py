@@ -177,7 +177,7 @@ class AccidentAndEmergency(CareService):
         triaged = start + b.triage_h[j]
         self.env.call_in(triaged - arrived, self.triaged, b, j, episode, source, arrived)
         if episode in self.traced:
-            note = f"arrived by {ARRIVAL_MODES[source]}; triaged by {triaged:.2f}"
+            note = f"arrived by {ARRIVAL_MODES[source]}; triaged by {self.when(triaged)}"
             self.tracer.add(arrived, episode, self.name, "arrive", "triage", start - arrived, note)
         return -1
 
@@ -202,7 +202,9 @@ class AccidentAndEmergency(CareService):
             env.record_at(treated, self.discharged, episode, mode, arrived, decided, treated)
         if episode in self.traced:
             then = "decision to admit" if admit else "discharged home"
-            note = f"treated until {treated:.2f}; results back, {then} at {decided:.2f}"
+            note = (
+                f"treated until {self.when(treated)}; results back, {then} at {self.when(decided)}"
+            )
             self.tracer.add(now, episode, self.name, "clinician", "clinician", start - now, note)
 
     def discharged(

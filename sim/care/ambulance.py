@@ -104,7 +104,9 @@ class Ambulance(CareService):
             vehicles.hold(dispatched, leave_scene)
             done = called + (leave_scene - called)  # SimPy's arithmetic for a wait from ``called``
             if episode in self.traced:
-                self._trace(called, episode, dispatched, f"treated on scene, done at {done:.2f}")
+                self._trace(
+                    called, episode, dispatched, f"treated on scene, done at {self.when(done)}"
+                )
             env.record_at(done, self.see_and_treat_done, episode, called, done)
             return -1
         if (
@@ -115,7 +117,7 @@ class Ambulance(CareService):
             vehicles.hold(dispatched, leave_scene)
             env.call_in(leave_scene - called, self.pathfinder_handover, b, j, episode, called)
             if episode in self.traced:
-                note = f"handed to rapid response on scene at {leave_scene:.2f} (pathfinder)"
+                note = f"handed to rapid response on scene at {self.when(leave_scene)} (pathfinder)"
                 self._trace(called, episode, dispatched, note)
             return -1
         at_hospital = dispatched + (self.to_scene + b.scene_h[j] + b.convey_h[j])
@@ -124,7 +126,9 @@ class Ambulance(CareService):
         rec.incident(called, CONVEYED)
         env.call_in(at_hospital - called, self.to_ae, b, j, episode, BY_AMBULANCE)
         if episode in self.traced:
-            self._trace(called, episode, dispatched, f"conveyed, at A&E at {at_hospital:.2f}")
+            self._trace(
+                called, episode, dispatched, f"conveyed, at A&E at {self.when(at_hospital)}"
+            )
         return -1
 
     def _trace(self, called: float, episode: int, dispatched: float, note: str) -> None:

@@ -143,6 +143,10 @@ class CareService:
         self.traced = ctx.tracer.episodes  # ids of the episodes followed step by step
         self.finish = ctx.recorder.finish  # an episode's one terminal outcome
 
+    def when(self, hours: float) -> str:
+        """A simulation time as the calendar reads it (for trace notes)."""
+        return str(self.ctx.timeline.clock(np.array([hours]))[0]).replace("T", " ")
+
     def hand_to(self, name: str) -> Receive:
         """Where to send a patient next: the named service's :meth:`receive`."""
         return self.system.entry(name)

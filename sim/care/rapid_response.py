@@ -138,7 +138,7 @@ class RapidResponse(CareService):
         response = env.now - referred + self.travel
         hours = self.travel + b.visit_h[j]
         if traced:
-            note = f"visit ends at {env.now + hours:.2f}; response {response:.2f} h"
+            note = f"visit ends at {self.when(env.now + hours)}; response {response:.2f} h"
             self.tracer.add(
                 referred, episode, self.name, "referral", "staff", env.now - referred, note
             )

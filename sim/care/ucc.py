@@ -78,7 +78,9 @@ class UrgentCareCentre(CareService):
             self.env.record_at(seen, self.discharged, episode, streamed, arrived, seen)
         if episode in self.traced:
             then = "sent on to A&E" if transfer else "discharged"
-            note = f"seen until {seen:.2f}, then {then}" + (" (streamed)" if streamed else "")
+            note = f"seen until {self.when(seen)}, then {then}" + (
+                " (streamed)" if streamed else ""
+            )
             self.tracer.add(
                 arrived, episode, self.name, "arrive", "clinician", start - arrived, note
             )

@@ -178,7 +178,7 @@ class Wards(CareService):
         self.env.call_in(stay, self.medically_fit, b, j, episode)
         if episode in self.traced:
             wait = admitted - self.rec.admission_time[row]
-            note = f"in a bed until medically fit at {admitted + stay:.2f}"
+            note = f"in a bed until medically fit at {self.when(admitted + stay)}"
             self.tracer.add(admitted, episode, self.name, "bed granted", "bed", wait, note)
 
     def medically_fit(self, b: EpisodeBlock, j: int, episode: int) -> None:
