@@ -576,12 +576,14 @@ def areas() -> list[str]:
 
 @dataclass(frozen=True)
 class Pricing:
-    """A new named pricing of a finished run (``finance``): its tables, name, folder and files."""
+    """A new named pricing of a finished run (``finance``): its tables, name, folder, its
+    files and the report files refreshed to list it."""
 
     tables: FinanceTables
     name: str
     folder: Path
     files: list[Path]
+    report: list[Path]
 
 
 def finance(
@@ -655,8 +657,8 @@ def finance(
         {"name": pricing_name, "at": now_iso(), "command": command_line()}
     )
     folder.write_manifest(manifest)
-    write_report(results, ("html", "docx"))
-    return Pricing(tables, pricing_name, directory, list(files))
+    report = write_report(results, ("html", "docx"))
+    return Pricing(tables, pricing_name, directory, list(files), report)
 
 
 def _next_pricing_name(results: Path) -> str:

@@ -75,12 +75,6 @@ from sim.tables import (
 # and `ucsim validate` do not pay for them.
 
 
-def write_report(root: Path, formats: tuple[str, ...] = ("html", "docx")) -> list[Path]:
-    from sim.documents import write_report as write
-
-    return write(root, formats)
-
-
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=False,
@@ -786,7 +780,7 @@ def finance(
         priced.files,
     )
     manifest = ResultsFolder(results).read_manifest()
-    written = write_report(results, ("html", "docx"))
+    written = priced.report
     console = Console()
     console.print(finance_table(tables.finance, manifest["reference_scenario"]))
     if not tables.discrepancies.empty:

@@ -348,21 +348,13 @@ def _problems_from(exc: ValidationError, origins: Mapping[str, str]) -> list[Inp
         if not loc:  # a rule across sections: name the first parameter its message names
             named = [p for p in DOTTED_PATH.findall(rule) if _origin_of(p, origins)]
             if named:
-                path, value = named[0], _value_at(value, named[0])
+                path = named[0]
+                value = flatten(value).get(path) if isinstance(value, Mapping) else None
         problems.append(InputProblem(_origin_of(path, origins), path, value, rule))
     return problems
 
 
 DOTTED_PATH = re.compile(r"\b[a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)+\b")
-
-
-def _value_at(tree: Any, path: str) -> Any:
-    """The value at a dotted path of a nested mapping (None where there is none)."""
-    for key in path.split("."):
-        if not isinstance(tree, Mapping) or key not in tree:
-            return None
-        tree = tree[key]
-    return tree
 
 
 def resolve(
