@@ -42,6 +42,9 @@ DERIVED_METRICS: dict[str, Callable[[pd.Series], float]] = {
     ),
     "acs_share_of_admissions": lambda row: row["acs_admissions"] / row["emergency_admissions"],
     "direct_admission_share": lambda row: row["direct_admissions"] / row["emergency_admissions"],
+    "not_through_ae_share": lambda row: (
+        (row["direct_admissions"] + row["other_route_admissions"]) / row["emergency_admissions"]
+    ),
     "gp_no_slot_share": lambda row: (
         (row["gp_access_failures"] - row["gp_access_failures_closed"])
         / (
@@ -173,7 +176,17 @@ KNOBS: tuple[Knob, ...] = (
     Knob("convey", "ambulance_conveyances", "1 - services.ambulance.see_and_treat"),
     Knob("los", "mean_length_of_stay", "services.wards.los_days_mean (all age bands)"),
     Knob("beds", "bed_occupancy", "services.wards.beds (core beds)", inverse=True),
+    # Attendances and all admissions are fitted, so the conversion rate fixes the share
+    # of admissions that do not come through A&E; the GP route's share follows from the
+    # GP's own parameters, so the other routes take up the rest.
+    Knob(
+        "other_route",
+        "ae_conversion_rate",
+        "services.wards.other_route_share (admissions by routes outside the front doors)",
+        inverse=True,
+    ),
 )
+OTHER_ROUTE_SHARE_MAX = 0.6  # of episodes needing admission: the fit may not go beyond
 
 
 def parameter_changes(base: ModelConfig, k: Mapping[str, float]) -> dict[str, Any]:
@@ -201,6 +214,9 @@ def parameter_changes(base: ModelConfig, k: Mapping[str, float]) -> dict[str, An
         },
     }
     changes["services.wards.beds"] = max(1, round(base.services.wards.beds * k["beds"]))
+    changes["services.wards.other_route_share"] = min(
+        OTHER_ROUTE_SHARE_MAX, base.services.wards.other_route_share * k["other_route"]
+    )
     for table in ("preference", "when_gp_unavailable"):
         for acuity in ACUITIES:
             shares = getattr(base.first_contact, table)[acuity]
@@ -361,6 +377,7 @@ def fitted_toml(result: Fit, area: str) -> str:
         "services.wards.los_days_mean": "los",
         "services.ambulance.see_and_treat": "convey",
         "services.wards.beds": "beds",
+        "services.wards.other_route_share": "other_route",
     }
     tree: dict[str, Any] = {}
     for path, value in result.changes.items():

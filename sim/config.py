@@ -438,6 +438,12 @@ class AEParams(StrictModel):
     managed_to_standard_share: Probability = 0.0
     managed_margin_hours: Annotated[float, Field(ge=0, le=2)] = 0.25
 
+    # Clinicians of the minors (see-and-treat) stream, out of ``clinicians_by_hour``: while
+    # it is staffed, low-acuity patients queue for them and not behind majors.
+    minors_clinicians_by_hour: list[Staff] = Field(
+        default_factory=lambda: [0] * 24, min_length=24, max_length=24
+    )
+
     @field_validator("clinicians_by_hour")
     @classmethod
     def _some_cover(cls, rota: list[int]) -> list[int]:
@@ -445,12 +451,28 @@ class AEParams(StrictModel):
             raise ValueError("A&E needs at least one clinician in some hour")
         return rota
 
+    @model_validator(mode="after")
+    def _majors_always_covered(self) -> AEParams:
+        for hour, (total, minors) in enumerate(
+            zip(self.clinicians_by_hour, self.minors_clinicians_by_hour, strict=True)
+        ):
+            if minors > 0 and minors >= total:
+                raise ValueError(
+                    f"hour {hour:02d} puts {minors} of the {total} clinicians on duty in the "
+                    "minors stream: services.ae.minors_clinicians_by_hour is taken out of "
+                    "services.ae.clinicians_by_hour and must leave majors at least one"
+                )
+        return self
+
 
 class WardParams(StrictModel):
     beds: Beds  # core (funded) beds for emergency admissions
     # Escalation beds, as a share of core beds: used only while every core bed is
     # full, as trusts open escalation areas under pressure.
     escalation_bed_share: Annotated[float, Field(ge=0, le=1)] = 0.0
+    # Episodes needing admission that are admitted by a route outside the modelled front
+    # doors (outpatient clinic, inter-hospital transfer, bed bureau): straight to a bed.
+    other_route_share: Annotated[float, Field(ge=0, le=0.9)] = 0.0
 
     @property
     def escalation_beds(self) -> int:

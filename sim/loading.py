@@ -345,11 +345,17 @@ def _problems_from(exc: ValidationError, origins: Mapping[str, str]) -> list[Inp
             if candidates and not close:
                 rule += f"; valid names here: {', '.join(candidates)}"
         value = err.get("input")
-        if not loc:  # a rule across sections: name the first parameter its message names
-            named = [p for p in DOTTED_PATH.findall(rule) if _origin_of(p, origins)]
-            if named:
-                path = named[0]
-                value = flatten(value).get(path) if isinstance(value, Mapping) else None
+        # A rule across sections (no location), or across one table's fields: name the
+        # first parameter its message names (below the table, for a table's rule).
+        named = [
+            p
+            for p in DOTTED_PATH.findall(rule)
+            if (p.startswith(f"{path}.") if loc else _origin_of(p, origins))
+        ]
+        if named:
+            inner = named[0][len(path) + 1 :] if loc else named[0]
+            value = flatten(value).get(inner) if isinstance(value, Mapping) else None
+            path = named[0]
         problems.append(InputProblem(_origin_of(path, origins), path, value, rule))
     return problems
 

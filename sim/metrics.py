@@ -174,6 +174,18 @@ _LISTED: tuple[Metric, ...] = (
         _SHARE,
         headline=True,
     ),
+    _m(
+        "ae_4h_performance_minors",
+        "A&E 4-hour performance, minors stream",
+        "share of attendances seen in the minors stream within 4 hours",
+        _SHARE,
+    ),
+    _m(
+        "ae_4h_performance_majors",
+        "A&E 4-hour performance, majors",
+        "share of attendances seen by majors clinicians within 4 hours",
+        _SHARE,
+    ),
     _m("ae_mean_time_hours", "Mean hours in A&E", "hours, arrival to departure", "mean", True),
     _m("ae_conversion_rate", "A&E conversion rate", "share of attendances admitted", _SHARE, True),
     _m("ae_clinician_utilisation", "A&E clinician utilisation", "share of rota hours busy", _SHARE),
@@ -185,7 +197,12 @@ _LISTED: tuple[Metric, ...] = (
         headline=True,
         key=True,
     ),
-    _m("direct_admissions", "Direct admissions (not through A&E)", "admissions per year"),
+    _m("direct_admissions", "GP direct admissions (not through A&E)", "admissions per year"),
+    _m(
+        "other_route_admissions",
+        "Admissions by other routes (clinic, transfer, bed bureau)",
+        "admissions per year",
+    ),
     _m("readmissions_30d", "30-day readmissions", "admissions per year", headline=True),
     *(_m(c.metric, c.label, "admissions per year") for c in COMPOSITE_COMPONENTS),
     _m(
@@ -276,6 +293,18 @@ BASELINE_QUANTITIES: dict[str, Metric] = {
         _m("readmissions_per_admission", "30-day readmissions per admission", "", _SHARE),
         _m("ucc_transfer_share", "UCC attendances sent to A&E", "", _SHARE),
         _m("gp_sameday_consultations", "Same-day GP consultations", "consultations per year"),
+        _m(
+            "direct_admission_share",
+            "GP direct admissions as a share of emergency admissions",
+            "",
+            _SHARE,
+        ),
+        _m(
+            "not_through_ae_share",
+            "Emergency admissions not through A&E (GP, clinic, transfer)",
+            "",
+            _SHARE,
+        ),
     )
 }
 

@@ -39,15 +39,18 @@ OUTCOME_GROUP = {
     "admitted": "admitted",
 }
 
-CONTACTS = ("gp", "nhs111", "ambulance", "ucc", "ae")
-GP, NHS111, AMBULANCE, UCC, AE = range(5)
+# First contact; "other_route" is an admission that arises outside the urgent-care front
+# doors the model represents (an outpatient clinic, a transfer, the bed bureau).
+CONTACTS = ("gp", "nhs111", "ambulance", "ucc", "ae", "other_route")
+GP, NHS111, AMBULANCE, UCC, AE, OTHER_ROUTE = range(6)
 
 # How a patient arrived at a service (``source``): walk-in, ambulance, GP referral, UCC
-# transfer, rapid response, readmission, a GP's direct admission (not through A&E), and
-# streamed to the UCC from A&E's front door.
+# transfer, rapid response, readmission, a GP's direct admission (not through A&E),
+# streamed to the UCC from A&E's front door, and admitted by another route.
 WALK_IN, BY_AMBULANCE, GP_REFERRAL, UCC_TRANSFER, FROM_RRT, READMISSION = range(6)
 DIRECT = 6
 STREAMED_FROM_AE = 7
+OTHER_ROUTE_ADMISSION = 8
 
 
 def as_array(typecode: str, values: np.ndarray) -> array[Any]:

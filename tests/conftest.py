@@ -34,12 +34,16 @@ def scaled(config: ModelConfig, factor: float, **overrides: Any) -> ModelConfig:
         p.model_copy(update={"list_size": max(1, round(p.list_size * factor))})
         for p in config.practices
     ]
+    clinicians = [max(1, round(c * factor)) for c in s.ae.clinicians_by_hour]
+    minors = [
+        max(0, min(round(m * factor), c - 1))
+        for m, c in zip(s.ae.minors_clinicians_by_hour, clinicians, strict=True)
+    ]
     changes: dict[str, Any] = {
         "services.wards.beds": max(1, round(s.wards.beds * factor)),
         "services.wards.onward_care_places": max(1, round(s.wards.onward_care_places * factor)),
-        "services.ae.clinicians_by_hour": [
-            max(1, round(c * factor)) for c in s.ae.clinicians_by_hour
-        ],
+        "services.ae.clinicians_by_hour": clinicians,
+        "services.ae.minors_clinicians_by_hour": minors,
         "services.ae.triage_staff": max(1, round(s.ae.triage_staff * factor)),
         "services.ucc.clinicians": max(1, round(s.ucc.clinicians * factor)),
         "services.ambulance.vehicles": max(1, round(s.ambulance.vehicles * factor)),

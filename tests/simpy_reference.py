@@ -52,6 +52,7 @@ class PathwayRecords:
     ae_arrival: list[float]
     ae_departure: list[float]  # nan while still waiting for a bed at the end
     ae_admitted: list[bool]
+    ae_minors: list[bool]  # seen in the minors stream
     decided: list[float]  # decisions to admit
     bed_start: list[float]  # nan if never granted
     stay_end: list[float]  # discharge, or nan if still in a bed at the end
@@ -70,7 +71,8 @@ def ae_and_wards(
     seed: int,
     treatment_scale: float = 1.0,
 ) -> PathwayRecords:
-    """Walk-ins at A&E: triage, a clinician (hourly rota), results, then home or a bed;
+    """Walk-ins at A&E: triage, a clinician of the patient's stream (hourly rotas), results,
+    then home or a bed;
     the stay; onward care for some (given up after the longest wait); discharge."""
     ae, wards = config.services.ae, config.services.wards
     rng = np.random.default_rng(seed)
@@ -105,22 +107,28 @@ def ae_and_wards(
 
     env = simpy.Environment()
     triage = simpy.Resource(env, ae.triage_staff)
-    rota = list(ae.clinicians_by_hour)
+    minors_rota = list(ae.minors_clinicians_by_hour)
+    rota = [total - m for total, m in zip(ae.clinicians_by_hour, minors_rota, strict=True)]
     clinicians = simpy.PriorityResource(env, max(rota))
+    minors = simpy.PriorityResource(env, max(1, max(minors_rota)))
     beds = simpy.Resource(env, wards.beds + wards.escalation_beds)
     places = simpy.Resource(env, wards.onward_care_places)
-    rec = PathwayRecords(*([] for _ in range(9)))
+    rec = PathwayRecords(*([] for _ in range(10)))
 
     def patient(i: int) -> Process:
         arrived = env.now
         with triage.request() as nurse:
             yield nurse
             yield env.timeout(triage_h[i])
-        doctor = clinicians.request()
+        # Minor patients queue for the minors stream while it is staffed.
+        minor = acuity[i] == 0 and minors_rota[int(env.now) % 24] > 0
+        stream = minors if minor else clinicians
+        doctor = stream.request()
         yield doctor
         yield env.timeout(treat_h[i])
-        clinicians.release(doctor)
+        stream.release(doctor)
         yield env.timeout(results_h[i])
+        rec.ae_minors.append(minor)
         if not admit[i]:
             rec.ae_arrival.append(arrived)
             rec.ae_departure.append(env.now)
@@ -164,6 +172,8 @@ def ae_and_wards(
             env.process(patient(i))
 
     env.process(rota_clock(env, clinicians, rota, 1.0))
+    if max(minors_rota) > 0:
+        env.process(rota_clock(env, minors, minors_rota, 1.0))
     env.process(source())
     env.run(until=horizon)
     return rec

@@ -24,9 +24,14 @@ def erlang_c_wait(arrival_rate: float, service_rate: float, servers: int) -> tup
 
 
 def mm_c_ae(
-    config: ModelConfig, arrivals_per_hour: float, mean_service: float, servers: int
+    config: ModelConfig,
+    arrivals_per_hour: float,
+    mean_service: float,
+    servers: int,
+    minors_servers: int = 0,
 ) -> ModelConfig:
-    """Every episode walks into A&E: Poisson arrivals, exponential service, c clinicians."""
+    """Every episode walks into A&E: Poisson arrivals, exponential service, c clinicians
+    (and ``minors_servers`` more in a minors stream open round the clock)."""
     registered = sum(p.list_size for p in config.practices)
     per_person_year = arrivals_per_hour * HOURS_PER_YEAR / registered
     bands = ("age_0_17", "age_18_64", "age_65_74", "age_75_84", "age_85_plus")
@@ -40,13 +45,15 @@ def mm_c_ae(
         "demand.day_of_week": [1.0] * 7,
         "demand.month_of_year": [1.0] * 12,
         "first_contact.preference": {a: only_ae for a in ("low", "medium", "high")},
-        "services.ae.clinicians_by_hour": [servers] * 24,
+        "services.ae.clinicians_by_hour": [servers + minors_servers] * 24,
+        "services.ae.minors_clinicians_by_hour": [minors_servers] * 24,
         "services.ae.triage_staff": 1000,
         "services.ae.triage_hours_mean": 1e-9,
         "services.ae.treatment_time_distribution": "exponential",
         "services.ae.treatment_hours_mean": dict.fromkeys(("low", "medium", "high"), mean_service),
         "services.ae.results_wait_hours_mean": dict.fromkeys(("low", "medium", "high"), 0.0),
         "services.ae.admit_probability": dict.fromkeys(("low", "medium", "high"), 0.0),
+        "services.wards.other_route_share": 0.0,
         "run.years": 1,
         "run.warmup_days": 30,
     }
@@ -73,6 +80,33 @@ def test_ae_matches_erlang_c(do_nothing: ModelConfig, arrivals: float, servers: 
         rhos.append(busy / (servers * (tl.horizon_hours - 24 - tl.report_start_hours)))
     assert np.mean(waits) == pytest.approx(expected_wait, rel=0.10)
     assert np.mean(rhos) == pytest.approx(expected_rho, rel=0.02)
+
+
+def test_ae_streams_each_match_erlang_c(do_nothing: ModelConfig) -> None:
+    """With a minors stream open all day, minor and major patients form two independent
+    M/M/c queues (Poisson thinning by acuity): each stream's mean wait within 10% of
+    Erlang C at its own arrival rate and clinicians, 4 replications. Served as one queue,
+    the majors clinicians alone could not keep up (the stream split binds)."""
+    majors, minors = 3, 6
+    config = mm_c_ae(do_nothing, 6.0, 1.0, majors, minors)
+    waits: dict[bool, list[float]] = {True: [], False: []}
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    for replication in range(4):
+        run = simulate(config, replication)
+        ae, tl = run.recorder.service["ae"], run.context.timeline
+        arrival = np.asarray(ae.arrival)
+        end = tl.horizon_hours - 24
+        in_year = (arrival >= tl.report_start_hours) & (arrival < end)
+        stream = np.asarray(ae.minors, dtype=bool)
+        time_in_ae = np.asarray(ae.departure) - arrival
+        for is_minor in (True, False):
+            chosen = in_year & (stream == is_minor)
+            waits[is_minor].append(time_in_ae[chosen].mean() - 1.0)  # less the mean service
+            rates[is_minor].append(chosen.sum() / (end - tl.report_start_hours))
+    assert np.mean(rates[True]) > majors, "one queue on the majors clinicians would be unstable"
+    for is_minor, servers in ((True, minors), (False, majors)):
+        expected, _ = erlang_c_wait(float(np.mean(rates[is_minor])), 1.0, servers)
+        assert np.mean(waits[is_minor]) == pytest.approx(expected, rel=0.10)
 
 
 def test_erlang_c_formula_known_value() -> None:

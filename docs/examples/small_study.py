@@ -48,6 +48,7 @@ if QUICK:  # a tenth of Dudley, so the test suite runs this in seconds
                 "services.ae.clinicians_by_hour": [
                     max(1, round(n / 10)) for n in c.services.ae.clinicians_by_hour
                 ],
+                "services.ae.minors_clinicians_by_hour": [0] * 24,  # too few to stream
                 "services.ae.triage_staff": 1,
                 "services.ucc.clinicians": 1,
                 "services.ambulance.vehicles": 2,

@@ -3,11 +3,13 @@
 Each step's length is known when the patient reaches it, so triage staff and
 clinicians are booked servers (:class:`~sim.resources.BookedServers`, and
 :class:`~sim.resources.BookedRota` for clinicians on an hourly rota), first come,
-first served:
+first served within a stream. Departments stream by acuity: while the minors
+stream is staffed, minor (low-acuity) patients queue for its clinicians, never
+behind majors; at other hours every patient queues for the majors clinicians:
 
 1. arrive (walk-in, ambulance, GP referral, UCC transfer, rapid response,
    readmission: ``source``) and queue for triage;
-2. queue for a clinician; treatment;
+2. queue for a clinician of the patient's stream; treatment;
 3. wait for results; a share of those who would run past the 4-hour standard
    are decided just before it ("managed to the standard");
 4. discharged home, or decided for admission and handed to the wards, where the
@@ -30,6 +32,7 @@ from sim.recorder import BY_AMBULANCE, OUTCOME_CODE, flags, floats, ints
 from sim.resources import BookedRota, BookedServers
 
 AE_DISCHARGED = OUTCOME_CODE["ae_discharged"]
+MINOR_ACUITY = 0  # the minors stream sees low-acuity patients
 OLDER_BANDS_FROM = 2  # age bands 65-74 and above
 ARRIVAL_MODES = (
     "walk-in",
@@ -40,6 +43,7 @@ ARRIVAL_MODES = (
     "readmission",
     "direct",
     "streaming",
+    "other route",
 )
 
 
@@ -54,6 +58,7 @@ class AERecords:
     # An admitted patient's row in the wards' records: the attendance ends when that
     # admission's bed is granted (the wards' bed_start), -1 for a discharge.
     bed_row: array[int] = field(default_factory=ints)
+    minors: array[int] = field(default_factory=flags)  # seen in the minors stream
     # When the outcome was settled (end of treatment, or the decision to admit): rows are
     # written when the outcome is certain, which for a discharge is at triage, so metrics
     # put them in this order before summing (see rows()).
@@ -68,9 +73,11 @@ class AERecords:
         admitted: bool,
         mode: int,
         settled: float,
+        minors: bool,
         bed_row: int = -1,
     ) -> None:
         self.arrival.append(arrived)
+        self.minors.append(minors)
         self.departure.append(departed)
         self.admitted.append(admitted)
         self.mode.append(mode)
@@ -78,7 +85,8 @@ class AERecords:
         self.bed_row.append(bed_row)
 
     def rows(self, bed_start: np.ndarray) -> dict[str, np.ndarray]:
-        """Attendances (arrival, departure, admitted, mode) in the order they were settled.
+        """Attendances (arrival, departure, admitted, mode, minors) in the order they were
+        settled.
 
         An admitted patient departs when the bed is granted (``bed_start`` of the
         admission row; nan while still waiting). A fixed order makes floating-point
@@ -94,6 +102,7 @@ class AERecords:
             "departure": departure[order],
             "admitted": np.frombuffer(self.admitted, dtype=np.int8)[order].astype(bool),
             "mode": np.frombuffer(self.mode, dtype=np.int64)[order],
+            "minors": np.frombuffer(self.minors, dtype=np.int8)[order].astype(bool),
         }
 
 
@@ -106,6 +115,8 @@ class AccidentAndEmergency(CareService):
     metrics = (
         "ae_attendances",
         "ae_4h_performance",
+        "ae_4h_performance_minors",
+        "ae_4h_performance_majors",
         "ae_mean_time_hours",
         "ae_conversion_rate",
         "ae_clinician_utilisation",
@@ -117,7 +128,12 @@ class AccidentAndEmergency(CareService):
         super().__init__(ctx, system)
         ae = ctx.config.services.ae
         self.triage = BookedServers(ae.triage_staff)
-        self.clinicians = BookedRota(list(ae.clinicians_by_hour))
+        # The minors stream's clinicians come out of the department's rota; the rest see
+        # majors (and everyone, at hours when the minors stream is closed).
+        self.minors_rota = list(ae.minors_clinicians_by_hour)
+        rota = zip(ae.clinicians_by_hour, self.minors_rota, strict=True)
+        self.clinicians = BookedRota([total - minors for total, minors in rota])
+        self.minors = BookedRota(self.minors_rota) if max(self.minors_rota) > 0 else None
         self.managed_share = ae.managed_to_standard_share
         self.managed_by = ae.standard_hours - ae.managed_margin_hours
         self.standard_hours = ae.standard_hours
@@ -162,12 +178,14 @@ class AccidentAndEmergency(CareService):
                 else lognormal(self.treat_mean[acuity], self.treat_cv, u["u_treat"])
             ),
             "results_h": exponential(self.results_mean[acuity], u["u_results"]),
+            "minor": (acuity == MINOR_ACUITY).astype(np.int64),
             "p_admit": self.admission_probability(acuity, age_band, ltc),
         }
 
     def waiting(self, now: float) -> int:
-        """Patients triaged and waiting for a clinician (for the monitor)."""
-        return self.clinicians.waiting(now)
+        """Patients triaged and waiting for a clinician, both streams (for the monitor)."""
+        minors = self.minors.waiting(now) if self.minors is not None else 0
+        return self.clinicians.waiting(now) + minors
 
     # Steps, each run at its due time on the engine's agenda (``env.now`` is that time).
     def receive(self, b: EpisodeBlock, j: int, episode: int, source: int) -> int:
@@ -182,10 +200,14 @@ class AccidentAndEmergency(CareService):
         return -1
 
     def triaged(self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float) -> None:
-        """Book a clinician; whether the patient will be admitted is already known."""
+        """Book a clinician of the patient's stream; whether the patient will be admitted
+        is already known."""
         env, rec = self.env, self.rec
         now, hours = env.now, b.treat_h[j]
-        start = self.clinicians.book(now, hours)
+        stream, minors = self.clinicians, False
+        if self.minors is not None and b.minor[j] and self.minors_rota[int(now) % 24]:
+            stream, minors = self.minors, True
+        start = stream.book(now, hours)
         rec.treat_start.append(start)
         rec.treat_hours.append(hours)
         treated = now + (start + hours - now)
@@ -197,29 +219,38 @@ class AccidentAndEmergency(CareService):
             decided = limit
         admit = b.u_admit[j] < b.p_admit[j]
         if admit:
-            env.call_at(decided, self.decided_to_admit, b, j, episode, mode, arrived)
+            env.call_at(decided, self.decided_to_admit, b, j, episode, mode, arrived, minors)
         else:
-            env.record_at(treated, self.discharged, episode, mode, arrived, decided, treated)
+            env.record_at(
+                treated, self.discharged, episode, mode, arrived, decided, treated, minors
+            )
         if episode in self.traced:
             then = "decision to admit" if admit else "discharged home"
             note = (
                 f"treated until {self.when(treated)}; results back, {then} at {self.when(decided)}"
             )
-            self.tracer.add(now, episode, self.name, "clinician", "clinician", start - now, note)
+            who = "minors clinician" if minors else "majors clinician"
+            self.tracer.add(now, episode, self.name, "clinician", who, start - now, note)
 
     def discharged(
-        self, episode: int, mode: int, arrived: float, departed: float, treated: float
+        self,
+        episode: int,
+        mode: int,
+        arrived: float,
+        departed: float,
+        treated: float,
+        minors: bool,
     ) -> None:
         """Discharged once treated and results are back (settled at the end of treatment)."""
-        self.rec.attendance(arrived, departed, False, mode, treated)
+        self.rec.attendance(arrived, departed, False, mode, treated, minors)
         self.finish(episode, AE_DISCHARGED, departed)
 
     def decided_to_admit(
-        self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float
+        self, b: EpisodeBlock, j: int, episode: int, mode: int, arrived: float, minors: bool
     ) -> None:
         """Referred for a bed: the attendance counts now and lasts until the bed is granted."""
         bed_row = self.to_wards(b, j, episode, mode)
-        self.rec.attendance(arrived, float("nan"), True, mode, self.env.now, bed_row)
+        self.rec.attendance(arrived, float("nan"), True, mode, self.env.now, minors, bed_row)
 
     def report(self, records: Mapping[str, Any], ctx: CareContext) -> Report:
         tl = ctx.timeline
@@ -229,13 +260,19 @@ class AccidentAndEmergency(CareService):
         # A patient still waiting for a bed when the run ends has been in A&E until then.
         hours = np.where(np.isnan(ae["departure"]), tl.horizon_hours, ae["departure"]) - arrival
         attendances = count_by_year(arrival, tl)
+        within = hours <= self.standard_hours
+        minors = ae["minors"]
         treat_start = np.asarray(rec.treat_start, dtype=float)
         treat_hours = np.asarray(rec.treat_hours, dtype=float)
         rota_hours = np.full(tl.total_days, self.rota_hours_per_day)
         return {
             "ae_attendances": attendances,
-            "ae_4h_performance": ratio(
-                count_by_year(arrival, tl, hours <= self.standard_hours), attendances
+            "ae_4h_performance": ratio(count_by_year(arrival, tl, within), attendances),
+            "ae_4h_performance_minors": ratio(
+                count_by_year(arrival, tl, within & minors), count_by_year(arrival, tl, minors)
+            ),
+            "ae_4h_performance_majors": ratio(
+                count_by_year(arrival, tl, within & ~minors), count_by_year(arrival, tl, ~minors)
             ),
             "ae_mean_time_hours": ratio(sum_by_year(arrival, hours, tl), attendances),
             "ae_conversion_rate": ratio(count_by_year(arrival, tl, ae["admitted"]), attendances),

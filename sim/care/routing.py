@@ -33,6 +33,8 @@ from sim.recorder import (
     GP,
     GP_REFERRAL,
     NHS111,
+    OTHER_ROUTE,
+    OTHER_ROUTE_ADMISSION,
     OUTCOME_CODE,
     OUTCOMES,
     STREAMED_FROM_AE,
@@ -49,7 +51,7 @@ ADVICE, TO_GP, TO_AMBULANCE, TO_UCC, TO_AE = range(5)
 
 # The service an episode that needs one starts at.
 START_UCC, START_UCC_STREAMED, START_AE_WALK_IN, START_AE_GP_REFERRAL = range(4)
-START_AMBULANCE, START_RRT_GP_REFERRAL, START_DIRECT_ADMISSION = range(4, 7)
+START_AMBULANCE, START_RRT_GP_REFERRAL, START_DIRECT_ADMISSION, START_OTHER_ROUTE = range(4, 8)
 NO_SERVICE = -1
 # Each start: the service that receives the patient, and how the patient arrives there.
 FIRST_SERVICE: dict[int, tuple[str, int]] = {
@@ -60,14 +62,16 @@ FIRST_SERVICE: dict[int, tuple[str, int]] = {
     START_AMBULANCE: ("ambulance", BY_AMBULANCE),
     START_RRT_GP_REFERRAL: ("rapid_response", GP_REFERRAL),
     START_DIRECT_ADMISSION: ("wards", DIRECT),
+    START_OTHER_ROUTE: ("wards", OTHER_ROUTE_ADMISSION),
 }
 # Routing's own stream: the columns it supplies per episode, in draw order.
-STREAM, STREAM_UNIFORMS = "routing", ("u_contact", "u_fallback", "u_stream")
+STREAM, STREAM_UNIFORMS = "routing", ("u_contact", "u_fallback", "u_stream", "u_route")
 # The uniform columns routing reads, for every episode of a period.
 ROUTING_UNIFORMS = (
     "u_contact",
     "u_fallback",
     "u_stream",
+    "u_route",
     "u_gp",
     "u_direct",
     "u_111",
@@ -115,6 +119,7 @@ class Router:
         self.streamed_low = np.asarray(schedule.streamed_share_low)
         self.streamed_medium = np.asarray(schedule.streamed_share_medium)
         self.direct_share = s.gp.direct_admission_share
+        self.other_route_share = s.wards.other_route_share
         extended = config.interventions.extended_gp_access
         self.extended_hours_low_only = extended.enabled and extended.extended_hours_serve == "low"
         self.admission_probability = system.service("ae").admission_probability
@@ -143,6 +148,11 @@ class Router:
         advised = needs & (nhs111 == ADVICE)
         nhs111[advised] = np.where(acuity[advised] == 2, TO_AMBULANCE, TO_AE)
         gp_outcome[needs & (gp_outcome == GP_RESOLVED)] = GP_REFER_HOSPITAL
+        # Some who need admission are admitted by a route the model does not represent as
+        # a service (seen in an outpatient clinic, transferred, the bed bureau): they
+        # never reach a front door, so a door's lever cannot change them.
+        other_route = needs & (arrays["u_route"] < self.other_route_share)
+        preferred[other_route] = OTHER_ROUTE
 
         # Those who ask their practice first; if no slot, where they go instead.
         asks_gp = preferred == GP
@@ -191,6 +201,7 @@ class Router:
         start[to_hospital] = START_AE_GP_REFERRAL
         direct = to_hospital & needs & (arrays["u_direct"] < self.direct_share)
         start[direct] = START_DIRECT_ADMISSION
+        start[other_route] = START_OTHER_ROUTE
         resolved_out_of_hours = out_of_hours & ~needs
 
         rec.set_first_contact(episode, contact)

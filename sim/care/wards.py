@@ -4,7 +4,8 @@ Beds and onward-care places are held until another event (the end of a stay, a
 place found), so they are :class:`~sim.resources.AgendaPool` units granted first
 come, first served, by agenda callbacks:
 
-1. decided for admission (in A&E, or a GP's direct admission): the admission
+1. decided for admission (in A&E, a GP's direct admission, or another route such as
+   an outpatient clinic): the admission
    counts now, and the patient waits for a bed (core beds, then escalation beds);
 2. the stay starts when a bed is granted and lasts the episode's length of stay
    (scaled by the discharge lever's multiplier on the day of admission);
@@ -29,7 +30,15 @@ from sim.config import AGE_BANDS
 from sim.demand import exponential
 from sim.indicators import ACS_GROUPS, COMPOSITE_COMPONENTS, COMPOSITE_GROUPS
 from sim.metrics import SHORT_STAY_DAYS, TRIM_POINTS_DAYS, excess_bed_days_metric
-from sim.recorder import DIRECT, OUTCOME_CODE, READMISSION, flags, floats, ints
+from sim.recorder import (
+    DIRECT,
+    OTHER_ROUTE_ADMISSION,
+    OUTCOME_CODE,
+    READMISSION,
+    flags,
+    floats,
+    ints,
+)
 from sim.resources import AgendaPool, Waiting
 from sim.timeline import DAYS_PER_YEAR, HOURS_PER_DAY, Timeline
 
@@ -78,6 +87,7 @@ class Wards(CareService):
     metrics = (
         "emergency_admissions",
         "direct_admissions",
+        "other_route_admissions",
         "readmissions_30d",
         *(c.metric for c in COMPOSITE_COMPONENTS),
         "composite_emergency_admissions",
@@ -158,7 +168,8 @@ class Wards(CareService):
 
     # Steps: a ward stay is a chain of agenda callbacks.
     def receive(self, b: EpisodeBlock, j: int, episode: int, source: int) -> int:
-        """Decided for admission now (``source``: how the patient came; DIRECT from a GP);
+        """Decided for admission now (``source``: how the patient came; DIRECT from a GP,
+        OTHER_ROUTE_ADMISSION from outside the modelled front doors);
         the admission counts from this moment. Returns the admission's row."""
         decided = self.env.now
         row = self.rec.decide_to_admit(
@@ -234,10 +245,12 @@ class Wards(CareService):
         tl = ctx.timeline
         admitted_at = np.asarray(rec.admission_time, dtype=float)
         group = np.asarray(rec.admission_group, dtype=np.int64)
+        source = np.asarray(rec.admission_source, dtype=np.int64)
         m = {
             "emergency_admissions": count_by_year(admitted_at, tl),
-            "direct_admissions": count_by_year(
-                admitted_at, tl, np.asarray(rec.admission_source, dtype=np.int64) == DIRECT
+            "direct_admissions": count_by_year(admitted_at, tl, source == DIRECT),
+            "other_route_admissions": count_by_year(
+                admitted_at, tl, source == OTHER_ROUTE_ADMISSION
             ),
             "readmissions_30d": count_by_year(
                 admitted_at, tl, np.asarray(rec.admission_readmission, dtype=bool)
@@ -291,7 +304,9 @@ class Wards(CareService):
         )
         # Decision to admit to a bed ("trolley wait"), for patients admitted through A&E;
         # one still waiting when the run ends has waited until then.
-        from_ae = np.asarray(rec.admission_source, dtype=np.int64) != DIRECT
+        from_ae = ~np.isin(
+            np.asarray(rec.admission_source, dtype=np.int64), (DIRECT, OTHER_ROUTE_ADMISSION)
+        )
         wait_hours = np.where(granted, start, tl.horizon_hours) - decided
         return finance | {
             "bed_days": core_days + escalation_days,
