@@ -265,3 +265,18 @@ def test_a_rule_across_sections_names_the_file_and_field_it_is_about(tmp_path: P
     assert problem.file == str(best)
     assert problem.field == "interventions.rapid_response.close_hour"
     assert problem.value == 0
+
+
+def test_a_rule_across_one_tables_fields_names_the_field_and_value() -> None:
+    """A minors stream larger than the department's rota was reported against the whole
+    ``services.ae`` table and its every value; it now names the field it is about."""
+    from sim.loading import with_overrides
+
+    config = resolve(project_root() / "scenarios" / "do-nothing.toml").config
+    too_many = [30] * 24
+    with pytest.raises(InputError) as caught:
+        with_overrides(config, {"services.ae.minors_clinicians_by_hour": too_many})
+    (problem,) = caught.value.problems
+    assert problem.field == "services.ae.minors_clinicians_by_hour"
+    assert problem.value == too_many
+    assert "must leave majors at least one" in problem.rule
