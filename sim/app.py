@@ -31,6 +31,7 @@ from sim.errors import InputError
 from sim.goal import GoalSettings, evidence_bounds
 from sim.jobs import GoalJobRequest, Job, JobManager, JobRequest, JobStore, request_for
 from sim.loading import default_scenario_paths, list_area_dirs, resolve
+from sim.store import whole_area
 
 TRIAL_REPLICATIONS = 2
 TRIAL_YEARS = 2  # reaches the first target years (2015/16) of the shipped areas
@@ -387,7 +388,7 @@ def make_server(manager: JobManager) -> Any:
 
         def _remember(current: Job, seconds: float) -> None:
             assert isinstance(current.request, JobRequest)
-            summary = pd.read_csv(current.folder / "summary.csv")
+            summary = whole_area(pd.read_csv(current.folder / "summary.csv"))
             last = summary[summary["year"] == summary["year"].max()]
             row: dict[str, Any] = {
                 "run": len(history.get()) + 1,
@@ -461,7 +462,7 @@ def make_server(manager: JobManager) -> Any:
             if folder is None:
                 ax.text(0.5, 0.5, "run a trial to see trajectories", ha="center")
                 return fig
-            summary = pd.read_csv(folder / "summary.csv")
+            summary = whole_area(pd.read_csv(folder / "summary.csv"))
             part = summary[summary["metric"] == "emergency_admissions"]
             for name, rows in part.groupby("scenario", sort=False):
                 ax.plot(rows["financial_year"], rows["mean"], marker="o", label=name)

@@ -355,7 +355,10 @@ def _run_missing(
     started = time.perf_counter()
     for result in run_unordered(tasks, options.backend, options.jobs, options.scheduler):
         sha = manifest["scenarios"][result.scenario]["config_sha256"]
-        rows = result.rows.assign(config_sha256=sha)[list(KPI_COLUMNS)]
+        parts = [result.rows.assign(locality=None)]
+        if result.place_rows is not None and len(result.place_rows):
+            parts.append(result.place_rows)
+        rows = pd.concat(parts, ignore_index=True).assign(config_sha256=sha)[list(KPI_COLUMNS)]
         folder.write_replication(result.scenario, result.replication, rows)
         manifest["runs"][f"{result.scenario}/{result.replication}"] = {
             "status": "done",
@@ -377,11 +380,25 @@ def _is_done(folder: ResultsFolder, manifest: dict[str, Any], scenario: str, r: 
     return status == "done" and folder.has_replication(scenario, r)
 
 
-def _collect(folder: ResultsFolder, configs: list[ModelConfig], replications: int) -> pd.DataFrame:
+def _collect(
+    folder: ResultsFolder, configs: list[ModelConfig], replications: int, places: bool = False
+) -> pd.DataFrame:
+    """The saved replications' rows: the whole area's, or (``places``) the localities'."""
     return pd.concat(
-        [folder.read_replications(c.scenario.name, range(replications)) for c in configs],
+        [folder.read_replications(c.scenario.name, range(replications), places) for c in configs],
         ignore_index=True,
     )
+
+
+def by_locality(
+    places: pd.DataFrame, table: Callable[[pd.DataFrame], pd.DataFrame]
+) -> pd.DataFrame:
+    """``table`` (a summary or paired differences) of each locality's rows, with its name."""
+    parts = [
+        table(rows.drop(columns="locality")).assign(locality=name)
+        for name, rows in places.groupby("locality", sort=True)
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def finalise(
@@ -416,9 +433,30 @@ def finalise(
         if reference == REFERENCE_SCENARIO
         else pd.DataFrame(columns=DISCREPANCY_COLUMNS)
     )
-    write_parquet(folder.root / "kpis.parquet", kpis)
-    write_csv(folder.root / "summary.csv", summary)
-    write_csv(folder.root / "differences.csv", differences)
+    # Each locality's rows follow the whole area's (locality empty), in the same tables.
+    places = _collect(folder, configs, replications, places=True)
+    places = places.sort_values(
+        ["scenario", "replication", "year", "locality", "metric"],
+        key=lambda col: col.map(order) if col.name == "scenario" else col,
+        kind="stable",
+    )
+    write_parquet(
+        folder.root / "kpis.parquet",
+        pd.concat([kpis.assign(locality=None), places], ignore_index=True),
+    )
+    write_csv(
+        folder.root / "summary.csv",
+        pd.concat([summary.assign(locality=None), by_locality(places, summarise)]),
+    )
+    write_csv(
+        folder.root / "differences.csv",
+        pd.concat(
+            [
+                differences.assign(locality=None),
+                by_locality(places, lambda rows: paired_differences(rows, reference)),
+            ]
+        ),
+    )
     write_csv(folder.root / "targets.csv", targets)
     outputs = ["kpis.parquet", "summary.csv", "differences.csv", "targets.csv", DISCREPANCIES]
     if (folder.root / PROVIDERS_FILE).exists() and (folder.root / TARIFFS_FILE).exists():

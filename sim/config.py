@@ -512,13 +512,37 @@ class Lever(StrictModel):
     evidence: str = ""
 
 
-class CaseManagement(Lever):
+class LeverScope(StrictModel):
+    """Where a lever acts: named localities and/or practices (by code), from its own start
+    year and over its own ramp (the lever's when absent). A roll-out is several scopes."""
+
+    localities: list[str] = Field(default_factory=list)
+    practices: list[str] = Field(default_factory=list)
+    start_year: Annotated[int, Field(ge=0, le=20)] | None = None
+    ramp_years: NonNegativeFloat | None = None
+
+    @model_validator(mode="after")
+    def _names_somewhere(self) -> LeverScope:
+        if not self.localities and not self.practices:
+            raise ValueError("a scope names at least one locality or practice")
+        return self
+
+
+class ScopedLever(Lever):
+    """A lever that acts on patients of a place: the whole area unless ``scopes`` name
+    localities or practices (levers acting at the hospital or the ambulance service for
+    everyone have no scopes)."""
+
+    scopes: list[LeverScope] = Field(default_factory=list)
+
+
+class CaseManagement(ScopedLever):
     top_percent: Annotated[float, Field(ge=0.0, le=100.0)] = 2.0
     episode_rate_multiplier: Probability = 1.0
     restratify_months: Annotated[int, Field(ge=3, le=60)] = 12
 
 
-class ExtendedGPAccess(Lever):
+class ExtendedGPAccess(ScopedLever):
     hours: OpeningHours = OpeningHours(
         weekday_open=8.0, weekday_close=20.0, weekend_open=8.0, weekend_close=18.0
     )
@@ -544,7 +568,7 @@ class FrontDoorStreaming(Lever):
     streamed_share_medium: Probability = 0.0
 
 
-class CareHomeGPCover(Lever):
+class CareHomeGPCover(ScopedLever):
     episode_rate_multiplier: Probability = 1.0
 
 
@@ -553,8 +577,12 @@ class EnhancedDischarge(Lever):
     extra_onward_care_places: Places = 0
 
 
-class SelfManagement(Lever):
+class SelfManagement(ScopedLever):
     low_acuity_rate_multiplier: Probability = 1.0
+
+
+# Levers that act on patients of a place, so they may be scoped to localities/practices.
+SCOPED_LEVERS = ("case_management", "extended_gp_access", "care_home_gp_cover", "self_management")
 
 
 class Interventions(StrictModel):
@@ -606,6 +634,38 @@ class ModelConfig(StrictModel):
                 self.services.rapid_response.open_hour,
                 lever.close_hour,
             )
+        return self
+
+    @model_validator(mode="after")
+    def _scopes_name_places_that_exist(self) -> ModelConfig:
+        localities = sorted({p.locality for p in self.practices})
+        codes = [p.practice_code for p in self.practices]
+        for lever_name in SCOPED_LEVERS:
+            lever: ScopedLever = getattr(self.interventions, lever_name)
+            field = f"interventions.{lever_name}.scopes"
+            covered: set[str] = set()
+            for scope in lever.scopes:
+                unknown = [n for n in scope.localities if n not in localities]
+                if unknown:
+                    raise ValueError(
+                        f"{field} names localities {unknown} that the area does not have; "
+                        f"its localities: {localities}"
+                    )
+                unknown = [c for c in scope.practices if c not in codes]
+                if unknown:
+                    raise ValueError(
+                        f"{field} names practices {unknown} that the area does not have; "
+                        f"its practice codes: {codes}"
+                    )
+                chosen = {
+                    p.practice_code
+                    for p in self.practices
+                    if p.locality in scope.localities or p.practice_code in scope.practices
+                }
+                twice = sorted(chosen & covered)
+                if twice:
+                    raise ValueError(f"{field} puts practices {twice} in more than one scope")
+                covered |= chosen
         return self
 
     def renamed(self, name: str) -> ModelConfig:

@@ -22,7 +22,7 @@ from scipy.special import ndtri
 
 from sim.config import ModelConfig
 from sim.indicators import diagnosis_groups
-from sim.interventions import DailySchedule
+from sim.interventions import DailySchedule, scope_start_years
 from sim.population import Population
 from sim.streams import RandomStreams
 from sim.timeline import HOURS_PER_DAY, HOURS_PER_YEAR, Timeline
@@ -145,11 +145,13 @@ class DemandGenerator:
         self._rho = pop.risk_drift_autocorrelation
         self._drift_sd = pop.risk_drift_sd
         self._z = drift.standard_normal(cohort.size)
-        self._next_stratification: float | None = (
-            float(config.interventions.case_management.start_year)
-            if config.interventions.case_management.enabled
-            else None
+        # Each practice's start under case management (inf outside its scopes): a person
+        # can be chosen once their practice's scope has started.
+        self._case_management_start = scope_start_years(
+            config.interventions.case_management, config.practices
         )
+        first_start = float(self._case_management_start.min())
+        self._next_stratification: float | None = first_start if np.isfinite(first_start) else None
 
     def growth_factor(self, year: int) -> float:
         y = max(year, 0)
@@ -224,7 +226,7 @@ class DemandGenerator:
 
         uniforms = draw_uniforms(self.streams, "", n, self.layout)
         u_keep = self.streams["thinning"].random(n)
-        keep = u_keep < self._retention(time, ltc, person_all, acuity, care_home)
+        keep = u_keep < self._retention(time, practice, ltc, person_all, acuity, care_home)
 
         # Kept episodes in time order (their uniforms are gathered later, where needed).
         order = np.flatnonzero(keep)[np.argsort(time[keep], kind="stable")]
@@ -255,12 +257,14 @@ class DemandGenerator:
     def _retention(
         self,
         time: np.ndarray,
+        practice: np.ndarray,
         ltc: np.ndarray,
         person: np.ndarray,
         acuity: np.ndarray,
         care_home: np.ndarray,
     ) -> np.ndarray:
-        """Probability each candidate episode still happens under the scenario's levers."""
+        """Probability each candidate episode still happens under the scenario's levers
+        (each lever as far as it is in force at the episode's practice that day)."""
         levers = self.config.interventions
         day = (time // HOURS_PER_DAY).astype(np.int64)
         s = self.schedule
@@ -269,24 +273,29 @@ class DemandGenerator:
         if cm.enabled:
             managed = ltc & self.case_managed[np.maximum(person, 0)]
             keep *= np.where(
-                managed, 1 - s.case_management_fraction[day] * (1 - cm.episode_rate_multiplier), 1
+                managed,
+                1 - s.case_management_fraction[practice, day] * (1 - cm.episode_rate_multiplier),
+                1,
             )
         sm = levers.self_management
         if sm.enabled:
             keep *= np.where(
                 ltc & (acuity == LOW),
-                1 - s.self_management_fraction[day] * (1 - sm.low_acuity_rate_multiplier),
+                1 - s.self_management_fraction[practice, day] * (1 - sm.low_acuity_rate_multiplier),
                 1,
             )
         ch = levers.care_home_gp_cover
         if ch.enabled:
             keep *= np.where(
-                care_home, 1 - s.care_home_fraction[day] * (1 - ch.episode_rate_multiplier), 1
+                care_home,
+                1 - s.care_home_fraction[practice, day] * (1 - ch.episode_rate_multiplier),
+                1,
             )
         return keep
 
     def _maybe_restratify(self, first_day: int) -> None:
-        """Risk stratification: case-manage the top k% by urgent episodes in the past year."""
+        """Risk stratification: case-manage the top k% of the cohort in scope (every practice
+        whose scope has started) by urgent episodes in the past year."""
         if self._next_stratification is None:
             return
         year = float(self.timeline.year_fraction_of_day(np.array([first_day]))[0])
@@ -301,7 +310,9 @@ class DemandGenerator:
         )
         tie_break = self.streams["case_management"].random(cohort_size)
         ranked = np.lexsort((tie_break, -score))
-        chosen = ranked[: round(cm.top_percent / 100.0 * cohort_size)]
+        in_scope = self._case_management_start[self.population.cohort.practice] <= year + 1e-9
+        ranked = ranked[in_scope[ranked]]
+        chosen = ranked[: round(cm.top_percent / 100.0 * ranked.size)]
         self.case_managed = np.zeros(cohort_size, dtype=bool)
         self.case_managed[chosen] = True
         self._next_stratification += cm.restratify_months / 12.0

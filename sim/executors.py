@@ -48,6 +48,7 @@ class TaskResult:
     rows: pd.DataFrame  # long KPI rows
     seconds: float
     episodes: int
+    place_rows: pd.DataFrame | None = None  # long KPI rows per locality (with ``locality``)
 
 
 def run_task(task: Task) -> TaskResult:
@@ -71,6 +72,7 @@ def run_task(task: Task) -> TaskResult:
         rows=result.long(),
         seconds=result.runtime_seconds,
         episodes=result.episodes,
+        place_rows=result.long_places(),
     )
 
 

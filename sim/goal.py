@@ -41,7 +41,7 @@ from sim.goal_search import (
     cheapest_feasible,
 )
 from sim.loading import OPTION, area_dir, flatten, project_root, read_toml, tree_with
-from sim.store import ResultsFolder
+from sim.store import ResultsFolder, whole_area
 from sim.targets import RAG, Growth, TargetSet, evaluate_targets
 
 EVIDENCE_FILE = "evidence.toml"
@@ -246,7 +246,7 @@ class SimulationOracle:
             if self.on_simulated is not None:
                 self.on_simulated(self.simulated)
         frames = [
-            pd.read_parquet(self.store.replication_path(config.scenario.name, r))
+            whole_area(pd.read_parquet(self.store.replication_path(config.scenario.name, r)))
             for config in configs
             for r in replications
         ]

@@ -1,17 +1,21 @@
 """Scenario levers turned into what the model reads: a value per simulation day.
 
 Every lever ramps linearly from its ``start_year`` to full effect over
-``ramp_years``. Computing the daily values once, up front, keeps the
-simulation's hot path to a list lookup.
+``ramp_years``. A lever that acts on patients of a place may be scoped to
+localities or practices, each scope with its own start and ramp: its share in
+force is then a value per practice per day (zero outside every scope).
+Computing the daily values once, up front, keeps the simulation's hot path to a
+list lookup.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from sim.config import Lever, ModelConfig
+from sim.config import Lever, LeverScope, ModelConfig, Practice, ScopedLever
 from sim.timeline import Timeline
 
 
@@ -25,6 +29,59 @@ def ramp_fraction(lever: Lever, year_fraction: np.ndarray) -> np.ndarray:
     return np.clip((t - lever.start_year) / lever.ramp_years, 0.0, 1.0)
 
 
+def scope_members(scope: LeverScope, practices: Sequence[Practice]) -> np.ndarray:
+    """Indices of the practices a scope covers (its localities' and its named ones)."""
+    return np.array(
+        [
+            i
+            for i, p in enumerate(practices)
+            if p.locality in scope.localities or p.practice_code in scope.practices
+        ],
+        dtype=np.int64,
+    )
+
+
+def scope_groups(
+    lever: ScopedLever, practices: Sequence[Practice], year_fraction: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(practice indices, share in force by day) for each scope; one group of every
+    practice, on the lever's own ramp, when the lever has no scopes."""
+    if not lever.scopes:
+        return [(np.arange(len(practices)), ramp_fraction(lever, year_fraction))]
+    groups = []
+    for scope in lever.scopes:
+        timing = lever.model_copy(
+            update={
+                "start_year": lever.start_year if scope.start_year is None else scope.start_year,
+                "ramp_years": lever.ramp_years if scope.ramp_years is None else scope.ramp_years,
+            }
+        )
+        groups.append((scope_members(scope, practices), ramp_fraction(timing, year_fraction)))
+    return groups
+
+
+def by_practice(groups: list[tuple[np.ndarray, np.ndarray]], practices: int) -> np.ndarray:
+    """The share in force per practice (rows) per day (columns): zero outside every scope."""
+    days = groups[0][1].size
+    out = np.zeros((practices, days))
+    for members, fraction in groups:
+        out[members] = fraction[None, :]
+    return out
+
+
+def scope_start_years(lever: ScopedLever, practices: Sequence[Practice]) -> np.ndarray:
+    """Each practice's start year under the lever (inf outside every scope, or when off)."""
+    starts = np.full(len(practices), np.inf)
+    if not lever.enabled:
+        return starts
+    if not lever.scopes:
+        starts[:] = lever.start_year
+    for scope in lever.scopes:
+        start = lever.start_year if scope.start_year is None else scope.start_year
+        starts[scope_members(scope, practices)] = start
+    return starts
+
+
 def blend(base: float, target: float, fraction: np.ndarray) -> np.ndarray:
     """Value moving from ``base`` to ``target`` as the lever ramps in."""
     return base + (target - base) * fraction
@@ -32,7 +89,8 @@ def blend(base: float, target: float, fraction: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DailySchedule:
-    """Per-day values of everything levers change in the pathway (lists for speed)."""
+    """Per-day values of everything levers change in the pathway (lists for speed); a
+    scoped lever's share in force is per practice (rows) per day (columns)."""
 
     rrt_staff: list[int]
     rrt_close_hour: list[float]
@@ -42,7 +100,7 @@ class DailySchedule:
     streamed_share_medium: list[float]
     los_multiplier: list[float]
     onward_care_places: list[int]
-    extended_access_fraction: np.ndarray
+    extended_access_groups: list[tuple[np.ndarray, np.ndarray]]
     case_management_fraction: np.ndarray
     care_home_fraction: np.ndarray
     self_management_fraction: np.ndarray
@@ -69,6 +127,11 @@ def daily_schedule(config: ModelConfig, timeline: Timeline) -> DailySchedule:
     f_stream = ramp_fraction(streaming, year)
     discharge = levers.enhanced_discharge
     f_discharge = ramp_fraction(discharge, year)
+    practices = config.practices
+
+    def scoped(lever: ScopedLever) -> np.ndarray:
+        return by_practice(scope_groups(lever, practices, year), len(practices))
+
     return DailySchedule(
         rrt_staff=np.rint(base_rrt.staff + rrt.extra_staff * f_rrt).astype(int).tolist(),
         rrt_close_hour=close.astype(float).tolist(),
@@ -85,8 +148,8 @@ def daily_schedule(config: ModelConfig, timeline: Timeline) -> DailySchedule:
         )
         .astype(int)
         .tolist(),
-        extended_access_fraction=ramp_fraction(levers.extended_gp_access, year),
-        case_management_fraction=ramp_fraction(levers.case_management, year),
-        care_home_fraction=ramp_fraction(levers.care_home_gp_cover, year),
-        self_management_fraction=ramp_fraction(levers.self_management, year),
+        extended_access_groups=scope_groups(levers.extended_gp_access, practices, year),
+        case_management_fraction=scoped(levers.case_management),
+        care_home_fraction=scoped(levers.care_home_gp_cover),
+        self_management_fraction=scoped(levers.self_management),
     )

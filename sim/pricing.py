@@ -30,7 +30,7 @@ from sim.finance import (
 )
 from sim.metrics import TRIM_POINTS_DAYS
 from sim.plan import plan_comparison, plan_discrepancies
-from sim.store import write_csv, write_text
+from sim.store import whole_area, write_csv, write_text
 from sim.tariffs import FinanceInputs, load_finance_inputs, with_tariff_changes
 from sim.workbook import write_workbook
 
@@ -281,7 +281,7 @@ def income_pricer(root: Path, reference: str) -> Callable[[pd.DataFrame], pd.Dat
         return None
     inputs, _ = load_pricing_inputs(root)
     # The run's own threshold, so re-runs are priced exactly as the run was.
-    run = price_activity(pd.read_parquet(root / "kpis.parquet"), inputs, reference)
+    run = price_activity(whole_area(pd.read_parquet(root / "kpis.parquet")), inputs, reference)
     threshold = {"non_elective.marginal_rate.threshold_spells": run.threshold.spells}
     inputs = with_tariff_changes(inputs, threshold)
 

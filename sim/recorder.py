@@ -92,6 +92,7 @@ class Recorder:
 
     arrival_time: array = field(default_factory=floats)
     episode_person: array = field(default_factory=ints)  # LTC cohort member, -1 for others
+    episode_practice: array = field(default_factory=ints)  # the patient's practice (index)
     is_readmission: array = field(default_factory=flags)
     outcome: array = field(default_factory=flags)
     end_time: array = field(default_factory=floats)
@@ -108,23 +109,28 @@ class Recorder:
 
     service: dict[str, Any] = field(default_factory=dict)  # each service's own records
 
-    def new_episodes(self, arrival_times: np.ndarray, persons: np.ndarray) -> int:
+    def new_episodes(
+        self, arrival_times: np.ndarray, persons: np.ndarray, practices: np.ndarray
+    ) -> int:
         """Reserve ids for first episodes arriving at ``arrival_times`` (of cohort members
-        ``persons``, -1 outside the LTC cohort); returns the first id."""
+        ``persons``, -1 outside the LTC cohort, registered at ``practices``); returns the
+        first id."""
         first, count = len(self.outcome), int(arrival_times.size)
         extend_from(self.arrival_time, arrival_times)
         extend_from(self.episode_person, persons)
+        extend_from(self.episode_practice, practices)
         self.is_readmission.frombytes(bytes(count))
         self.outcome.frombytes(bytes(count))
         extend_from(self.end_time, np.full(count, np.nan))
         extend_from(self.first_contact, np.full(count, -1))
         return first
 
-    def new_readmission(self, now: float) -> int:
-        """Reserve the id of a readmission arriving (at A&E) now."""
+    def new_readmission(self, now: float, of_episode: int) -> int:
+        """Reserve the id of a readmission (after episode ``of_episode``) arriving at A&E now."""
         episode = len(self.outcome)
         self.arrival_time.append(now)
         self.episode_person.append(-1)
+        self.episode_practice.append(self.episode_practice[of_episode])
         self.is_readmission.append(1)
         self.outcome.append(0)
         self.end_time.append(float("nan"))

@@ -12,6 +12,7 @@ import pandas as pd
 
 from sim.care import SERVICES, CareContext, CareService, CareSystem, uniform_layout
 from sim.care.base import Tracer
+from sim.care.places import PLACE_COLUMNS, place_metrics
 from sim.config import ModelConfig
 from sim.demand import DemandGenerator, PeriodDemand
 from sim.engine import Engine
@@ -47,12 +48,23 @@ class ReplicationResult:
     runtime_seconds: float
     event_log: pd.DataFrame | None = None
     trace: pd.DataFrame | None = None  # one row per step of the followed episodes
+    # Key metrics per locality (year, financial_year, locality, metric, value).
+    places: pd.DataFrame | None = None
 
     def long(self) -> pd.DataFrame:
         """Tidy rows: scenario, replication, seed, year, financial_year, metric, value."""
         frame = self.annual.melt(
             id_vars=["year", "financial_year"], var_name="metric", value_name="value"
         )
+        frame.insert(0, "seed", self.seed)
+        frame.insert(0, "replication", self.replication)
+        frame.insert(0, "scenario", self.scenario)
+        return frame
+
+    def long_places(self) -> pd.DataFrame:
+        """:meth:`long` rows per locality, with a ``locality`` column (empty if none)."""
+        frame = self.places if self.places is not None else pd.DataFrame(columns=PLACE_COLUMNS)
+        frame = frame.copy()
         frame.insert(0, "seed", self.seed)
         frame.insert(0, "replication", self.replication)
         frame.insert(0, "scenario", self.scenario)
@@ -133,7 +145,8 @@ def simulate(
     def periods() -> Iterator[tuple[int, PeriodDemand]]:
         for period in demand.periods():
             recorder.prevented_time.extend(period.prevented_times.tolist())
-            first = recorder.new_episodes(period.arrays["time"], period.arrays["person"])
+            arrays = period.arrays
+            first = recorder.new_episodes(arrays["time"], arrays["person"], arrays["practice"])
             if event_log:
                 part = {k: period.arrays[k] for k in EVENT_LOG_COLUMNS}
                 part["episode"] = np.arange(first, first + period.size)
@@ -169,6 +182,7 @@ def run_replication(
         runtime_seconds=run.runtime_seconds + time.perf_counter() - started,
         event_log=_event_log(run.recorder, run.logged, run.context.timeline) if event_log else None,
         trace=_trace_frame(run) if trace is not None else None,
+        places=place_metrics(run.context),
     )
 
 

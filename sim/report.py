@@ -31,7 +31,7 @@ from sim.loading import project_root, read_toml
 from sim.metrics import HIGH_RISK_PERCENT, format_value
 from sim.metrics import metric as registered
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
-from sim.store import ResultsFolder
+from sim.store import ResultsFolder, whole_area
 from sim.targets import BECAUSE_OF_PLAN, MET_WITHOUT_PLAN, RAG
 
 KEY_METRICS = ("emergency_admissions", "ae_attendances", "ucc_attendances", "bed_days")
@@ -204,8 +204,8 @@ def build_content(root: Path) -> ReportContent:
     names = list(manifest["scenarios"])
     reference = manifest["reference_scenario"]
     others = [n for n in names if n != reference]
-    summary = pd.read_csv(root / "summary.csv")
-    differences = pd.read_csv(root / "differences.csv")
+    summary = whole_area(pd.read_csv(root / "summary.csv"))
+    differences = whole_area(pd.read_csv(root / "differences.csv"))
     targets = pd.read_csv(root / "targets.csv")
     finance = (
         pd.read_csv(root / "finance.csv") if (root / "finance.csv").exists() else pd.DataFrame()
@@ -885,7 +885,7 @@ WHISKERS = "Whiskers: 95% intervals across replications."
 
 def make_figures(root: Path, content: ReportContent) -> dict[str, Path]:
     """Each chart with a source line and, where it has them, what its bands or whiskers are."""
-    summary = pd.read_csv(root / "summary.csv")
+    summary = whole_area(pd.read_csv(root / "summary.csv"))
     source = f"Source: ucsim, {content.run_id}."
     folder = root / "figures"
     lines = _target_lines(root, summary)

@@ -37,7 +37,22 @@ KPI_COLUMNS = (
     "financial_year",
     "metric",
     "value",
+    "locality",  # empty for the whole area; a locality's name for its own rows
 )
+
+
+def whole_area(frame: pd.DataFrame) -> pd.DataFrame:
+    """The whole area's rows of a long table, without the ``locality`` column."""
+    if "locality" not in frame.columns:
+        return frame
+    return frame[frame["locality"].isna()].drop(columns="locality").reset_index(drop=True)
+
+
+def by_place(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a long table that belong to a locality (none in older results)."""
+    if "locality" not in frame.columns:
+        return frame.iloc[0:0].assign(locality=pd.Series(dtype=object))
+    return frame[frame["locality"].notna()].reset_index(drop=True)
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -162,11 +177,13 @@ class ResultsFolder:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError.single(str(self.manifest_path), "", "", f"unreadable: {exc}") from None
 
-    def read_kpis(self) -> pd.DataFrame:
-        """The run's KPI table; a missing or damaged file is an input error naming it."""
+    def read_kpis(self, places: bool = False) -> pd.DataFrame:
+        """The run's KPI table for the whole area (``places``: the localities' rows
+        instead); a missing or damaged file is an input error naming it."""
         path = self.root / "kpis.parquet"
         try:
-            return pd.read_parquet(path)
+            table = pd.read_parquet(path)
+            return by_place(table) if places else whole_area(table)
         except FileNotFoundError:
             raise InputError.single(str(path), "", "", "missing: the run did not finish") from None
         except Exception as exc:  # pyarrow raises several kinds for a damaged file
@@ -195,9 +212,13 @@ class ResultsFolder:
     def has_replication(self, scenario: str, replication: int) -> bool:
         return self.replication_path(scenario, replication).exists()
 
-    def read_replications(self, scenario: str, replications: Iterable[int]) -> pd.DataFrame:
+    def read_replications(
+        self, scenario: str, replications: Iterable[int], places: bool = False
+    ) -> pd.DataFrame:
+        """Saved replications' rows for the whole area (``places``: the localities')."""
         frames = [pd.read_parquet(self.replication_path(scenario, r)) for r in replications]
-        return pd.concat(frames, ignore_index=True)
+        table = pd.concat(frames, ignore_index=True)
+        return by_place(table) if places else whole_area(table)
 
 
 def now_iso() -> str:

@@ -59,6 +59,7 @@ class AERecords:
     # admission's bed is granted (the wards' bed_start), -1 for a discharge.
     bed_row: array[int] = field(default_factory=ints)
     minors: array[int] = field(default_factory=flags)  # seen in the minors stream
+    episode: array[int] = field(default_factory=ints)
     # When the outcome was settled (end of treatment, or the decision to admit): rows are
     # written when the outcome is certain, which for a discharge is at triage, so metrics
     # put them in this order before summing (see rows()).
@@ -74,9 +75,11 @@ class AERecords:
         mode: int,
         settled: float,
         minors: bool,
+        episode: int,
         bed_row: int = -1,
     ) -> None:
         self.arrival.append(arrived)
+        self.episode.append(episode)
         self.minors.append(minors)
         self.departure.append(departed)
         self.admitted.append(admitted)
@@ -85,8 +88,8 @@ class AERecords:
         self.bed_row.append(bed_row)
 
     def rows(self, bed_start: np.ndarray) -> dict[str, np.ndarray]:
-        """Attendances (arrival, departure, admitted, mode, minors) in the order they were
-        settled.
+        """Attendances (arrival, departure, admitted, mode, minors, episode) in the order
+        they were settled.
 
         An admitted patient departs when the bed is granted (``bed_start`` of the
         admission row; nan while still waiting). A fixed order makes floating-point
@@ -103,6 +106,7 @@ class AERecords:
             "admitted": np.frombuffer(self.admitted, dtype=np.int8)[order].astype(bool),
             "mode": np.frombuffer(self.mode, dtype=np.int64)[order],
             "minors": np.frombuffer(self.minors, dtype=np.int8)[order].astype(bool),
+            "episode": np.frombuffer(self.episode, dtype=np.int64)[order],
         }
 
 
@@ -242,7 +246,7 @@ class AccidentAndEmergency(CareService):
         minors: bool,
     ) -> None:
         """Discharged once treated and results are back (settled at the end of treatment)."""
-        self.rec.attendance(arrived, departed, False, mode, treated, minors)
+        self.rec.attendance(arrived, departed, False, mode, treated, minors, episode)
         self.finish(episode, AE_DISCHARGED, departed)
 
     def decided_to_admit(
@@ -250,7 +254,9 @@ class AccidentAndEmergency(CareService):
     ) -> None:
         """Referred for a bed: the attendance counts now and lasts until the bed is granted."""
         bed_row = self.to_wards(b, j, episode, mode)
-        self.rec.attendance(arrived, float("nan"), True, mode, self.env.now, minors, bed_row)
+        self.rec.attendance(
+            arrived, float("nan"), True, mode, self.env.now, minors, episode, bed_row
+        )
 
     def report(self, records: Mapping[str, Any], ctx: CareContext) -> Report:
         tl = ctx.timeline

@@ -49,12 +49,13 @@ class GPSameDayBook:
         n_practices = population.list_size.size
         weekend = timeline.day_of_week() >= WEEKEND_FROM
         extended = config.interventions.extended_gp_access
-        # Practices adopt extended access in a fixed random order as the lever ramps in.
+        # Practices adopt extended access in a fixed random order as the lever ramps in,
+        # within each scope (the whole area unless the lever names places).
         adoption_rank = streams["extended_access"].permutation(n_practices)
-        adopted = (
-            adoption_rank[:, None]
-            < np.rint(schedule.extended_access_fraction * n_practices)[None, :]
-        )
+        adopted = np.zeros((n_practices, days), dtype=bool)
+        for members, fraction in schedule.extended_access_groups:
+            rank = np.argsort(np.argsort(adoption_rank[members], kind="stable"), kind="stable")
+            adopted[members] = rank[:, None] < np.rint(fraction * members.size)[None, :]
         core_open, core_close = _hours_by_day(gp.hours, weekend)
         ext_open, ext_close = _hours_by_day(extended.hours, weekend)
         open_hour = np.where(adopted, ext_open[None, :], core_open[None, :])

@@ -166,9 +166,10 @@ class CareSystem:
         receive(b, j, b.episode[j], source)
 
     def new_readmission(
-        self, source: EpisodeBlock, j: int, now: float
+        self, source: EpisodeBlock, j: int, now: float, of_episode: int
     ) -> tuple[EpisodeBlock, int, int]:
-        """A readmission of episode row ``j``: its block, its row there and its episode id.
+        """A readmission of episode ``of_episode`` (row ``j`` of ``source``): its block, its
+        row there and its episode id.
 
         Uniforms come in blocks from streams prefixed ``readmission/`` so that
         readmissions never disturb the streams of first episodes; the n-th
@@ -188,7 +189,7 @@ class CareSystem:
         kind = (source.acuity[j], source.age_band[j], source.ltc[j])
         block = self._readmission_blocks.get(kind) or self._readmission_block(kind)
         block.acs_group[row] = source.acs_group[j]
-        return block, row, self.ctx.recorder.new_readmission(now)
+        return block, row, self.ctx.recorder.new_readmission(now, of_episode)
 
     def _readmission_block(self, kind: tuple[int, int, int]) -> EpisodeBlock:
         n = READMISSION_BLOCK

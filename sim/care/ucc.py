@@ -17,7 +17,7 @@ import numpy as np
 from sim.annual import count_by_year
 from sim.care.base import CareContext, CareService, EpisodeBlock, Report
 from sim.demand import exponential
-from sim.recorder import OUTCOME_CODE, STREAMED_FROM_AE, UCC_TRANSFER, flags, floats
+from sim.recorder import OUTCOME_CODE, STREAMED_FROM_AE, UCC_TRANSFER, flags, floats, ints
 from sim.resources import BookedServers
 
 UCC_DISCHARGED = OUTCOME_CODE["ucc_discharged"]
@@ -28,9 +28,11 @@ class UCCRecords:
     time: array[float] = field(default_factory=floats)  # arrival
     transfer: array[int] = field(default_factory=flags)  # sent on to A&E
     streamed: array[int] = field(default_factory=flags)  # streamed from A&E's front door
+    episode: array[int] = field(default_factory=ints)
 
-    def attendance(self, arrived: float, streamed: bool, transfer: bool) -> None:
+    def attendance(self, arrived: float, streamed: bool, transfer: bool, episode: int) -> None:
         self.time.append(arrived)
+        self.episode.append(episode)
         self.streamed.append(streamed)
         self.transfer.append(transfer)
 
@@ -87,13 +89,13 @@ class UrgentCareCentre(CareService):
         return -1
 
     def discharged(self, episode: int, streamed: bool, arrived: float, seen: float) -> None:
-        self.rec.attendance(arrived, streamed, False)
+        self.rec.attendance(arrived, streamed, False, episode)
         self.finish(episode, UCC_DISCHARGED, seen)
 
     def transferred(
         self, b: EpisodeBlock, j: int, episode: int, streamed: bool, arrived: float
     ) -> None:
-        self.rec.attendance(arrived, streamed, True)
+        self.rec.attendance(arrived, streamed, True, episode)
         self.to_ae(b, j, episode, UCC_TRANSFER)
 
     def report(self, records: Mapping[str, Any], ctx: CareContext) -> Report:

@@ -232,7 +232,7 @@ class Wards(CareService):
 
     def readmit(self, b: EpisodeBlock, j: int, first: int) -> None:
         """Back through A&E as a new episode (with fresh variates) after episode ``first``."""
-        block, row, episode = self.system.new_readmission(b, j, self.env.now)
+        block, row, episode = self.system.new_readmission(b, j, self.env.now, first)
         if first in self.traced:
             self.traced.add(episode)
             note = f"readmitted as episode {episode}"
