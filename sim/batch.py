@@ -23,6 +23,7 @@ import pandas as pd
 from sim.area_inputs import TARGETS_FILE, check_area_inputs
 from sim.config import MAX_SEED, ModelConfig
 from sim.costs import COSTS_FILE, costs_file
+from sim.demonstrator import DEMONSTRATOR_FILE, evaluate_demonstrators
 from sim.errors import InputError, InputProblem
 from sim.executors import Backend, Task, run_unordered
 from sim.loading import OPTION, area_dir, config_sha256
@@ -459,6 +460,10 @@ def finalise(
     )
     write_csv(folder.root / "targets.csv", targets)
     outputs = ["kpis.parquet", "summary.csv", "differences.csv", "targets.csv", DISCREPANCIES]
+    demonstrators = evaluate_demonstrators(places, configs, reference)
+    if len(demonstrators):
+        write_csv(folder.root / DEMONSTRATOR_FILE, demonstrators)
+        outputs.append(DEMONSTRATOR_FILE)
     if (folder.root / PROVIDERS_FILE).exists() and (folder.root / TARIFFS_FILE).exists():
         write_finance_outputs(folder, kpis, manifest, contradictions)
         outputs += [*FINANCE_FILES, DISCREPANCIES]

@@ -408,6 +408,8 @@ def build_docx(c: ReportContent) -> Any:
             numeric=tuple(range(1, 4 + len(first["effects"]))),
         )
 
+    _places(paper, c)
+
     document.add_heading(f"5. Income at risk, {c.final_year}", level=1)
     if not c.finance_configured:
         document.add_paragraph(
@@ -533,6 +535,57 @@ def build_docx(c: ReportContent) -> Any:
         widths_cm=(3.0, 14.0),
     )
     return document
+
+
+def _places(paper: Paper, c: ReportContent) -> None:
+    """Results by locality and, for a demonstrator, whether its evaluation could see it."""
+    document, pl = paper.document, c.places
+    if pl.localities:
+        _lead(
+            document,
+            f"Results by locality, {c.final_year}: each locality's registered patients, from "
+            f"the same run (the localities add up to the area). Differences are paired against "
+            f"{c.reference}; a lever aimed at one place changes others only through the "
+            "capacity they share.",
+        )
+        if "places" in c.figures:
+            paper.figure(c.figures["places"], "places")
+        paper.table(
+            f"Results by locality, {c.final_year}",
+            ["Locality", "Measure", c.reference, *(f"{s}: difference" for s in c.scenarios)],
+            [
+                [r["locality"], r["metric"], r["reference"]]
+                + [f"{m}\n({i})" if i else m for m, i in r["cells"]]
+                for r in pl.rows
+            ],
+            numeric=tuple(range(2, 3 + len(c.scenarios))),
+        )
+    if pl.demonstrator:
+        _lead(
+            document,
+            "Could the demonstrator show an effect? Its evaluation compares its localities "
+            "with the rest of the area, before and during the demonstrator (a difference in "
+            f"differences per 100,000 registered). The spread of that figure under "
+            f"{c.reference} is the noise one real evaluation faces.",
+        )
+        for line in pl.demonstrator_statements:
+            document.add_paragraph(line, style="List Bullet")
+        paper.table(
+            "The demonstrator's evaluation: what it could see, and what it could detect",
+            [
+                "Scenario",
+                "Measure (per 100,000)",
+                "One evaluation could see (95%)",
+                "Modelled effect",
+                "Smallest detectable (80% power)",
+                "Chance it shows",
+            ],
+            [
+                [r["scenario"], r["metric"], r["single"], r["effect"], r["mde"], r["power"]]
+                for r in pl.demonstrator
+            ],
+            numeric=(2, 3, 4, 5),
+        )
 
 
 def _only_one(c: ReportContent) -> str:

@@ -7,6 +7,8 @@ footnote naming the run, so a chart pasted into a paper carries its source.
 
 from __future__ import annotations
 
+import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +31,11 @@ SHARES = SHARE_METRICS
 
 # What each chart shows, for its caption and for readers who cannot see it (alt text).
 FIGURE_TEXT: dict[str, tuple[str, str]] = {
+    "places": (
+        "Emergency admissions per 100,000 registered by locality, with 95% bands",
+        "Small line charts, one per locality on a shared scale, of emergency admissions per "
+        "100,000 registered patients by year, one line per scenario.",
+    ),
     "activity": (
         "Activity by scenario and year, with 95% bands and the targets' trajectories",
         "Four line charts, one per measure (emergency admissions, A&E type 1 attendances, UCC "
@@ -226,6 +233,53 @@ def contributions(table: pd.DataFrame, folder: Path, footnote: str) -> Path:
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=7.5, frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 0.93))
     return save(fig, folder, "lever_contributions", footnote)
+
+
+def places(summary: pd.DataFrame, metric: str, folder: Path, footnote: str) -> Path:
+    """Small multiples: one panel per locality, each scenario's mean per year with its
+    95% band, on a shared scale so localities compare at a glance."""
+    apply_style()
+    rows = summary[summary["metric"] == metric]
+    localities = sorted(rows["locality"].unique())
+    scenarios = list(dict.fromkeys(rows["scenario"]))
+    palette = colours(scenarios)
+    columns = min(3 if max(len(n) for n in localities) <= 24 else 2, len(localities))
+    lines = math.ceil(len(localities) / columns)
+    fig, axes = plt.subplots(
+        lines, columns, figsize=(A4_WIDTH_INCHES, 2.1 * lines + 0.6), sharey=True, squeeze=False
+    )
+    for ax, locality in zip(axes.ravel(), localities, strict=False):
+        here = rows[rows["locality"] == locality]
+        for scenario in scenarios:
+            mine = here[here["scenario"] == scenario].sort_values("year")
+            ax.plot(
+                mine["financial_year"],
+                mine["mean"],
+                marker="o",
+                markersize=2.5,
+                color=palette[scenario],
+                label=scenario,
+            )
+            ax.fill_between(
+                mine["financial_year"],
+                mine["ci_low"],
+                mine["ci_high"],
+                color=palette[scenario],
+                alpha=0.2,
+                linewidth=0,
+            )
+        ax.set_title(textwrap.fill(locality, 32), fontsize=8)
+        ax.tick_params(labelsize=6.5)
+        ax.tick_params(axis="x", rotation=45)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    for ax in axes.ravel()[len(localities) :]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(registered(metric).unit, fontsize=7)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=7.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.03, 1, 0.93))
+    return save(fig, folder, "places", footnote)
 
 
 def income_at_risk(

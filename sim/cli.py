@@ -39,6 +39,8 @@ from sim.batch import (
     checked_configs,
 )
 from sim.config import MAX_SEED, MAX_YEARS
+from sim.demonstrator import DEMONSTRATOR_FILE
+from sim.demonstrator import statement as demonstrator_statement
 from sim.errors import InputError
 from sim.executors import Backend
 from sim.loading import (
@@ -383,6 +385,10 @@ def _print_outcome(console: Console, outcome: BatchOutcome, wide: bool = False) 
                 console.print(table)
             if rest:
                 console.print(f"targets: {rest}")
+    demonstrator_csv = outcome.folder.root / DEMONSTRATOR_FILE
+    if demonstrator_csv.exists():
+        for _, row in pd.read_csv(demonstrator_csv).iterrows():
+            console.print(f"[bold]demonstrator[/] {row['scenario']}: {demonstrator_statement(row)}")
     finance_csv = outcome.folder.root / "finance.csv"
     if finance_csv.exists() and others:
         console.print(finance_table(pd.read_csv(finance_csv), reference))
@@ -411,6 +417,7 @@ def _print_files(console: Console, root: Path) -> None:
             "summary.csv",
             "differences.csv",
             "targets.csv",
+            "demonstrator.csv",
             "finance.csv",
             "finance_decomposition.csv",
             "reconciliation.csv",

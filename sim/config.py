@@ -596,10 +596,26 @@ class Interventions(StrictModel):
     self_management: SelfManagement = SelfManagement()
 
 
+class Demonstrator(StrictModel):
+    """A place-based pilot to evaluate as its evaluators would: its localities against the
+    rest of the area (the control), the year before it against its first year."""
+
+    localities: list[str] = Field(min_length=1)
+    before_year: Annotated[int, Field(ge=0, le=19)] = 0
+    after_year: Annotated[int, Field(ge=1, le=20)] = 1
+
+    @model_validator(mode="after")
+    def _after_follows_before(self) -> Demonstrator:
+        if self.after_year <= self.before_year:
+            raise ValueError("after_year must come after before_year")
+        return self
+
+
 class ScenarioInfo(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
     area: str | None = None
+    demonstrator: Demonstrator | None = None
 
 
 class ModelConfig(StrictModel):
@@ -666,6 +682,29 @@ class ModelConfig(StrictModel):
                 if twice:
                     raise ValueError(f"{field} puts practices {twice} in more than one scope")
                 covered |= chosen
+        return self
+
+    @model_validator(mode="after")
+    def _demonstrator_in_the_area_and_the_run(self) -> ModelConfig:
+        pilot = self.scenario.demonstrator
+        if pilot is None:
+            return self
+        localities = sorted({p.locality for p in self.practices})
+        unknown = [n for n in pilot.localities if n not in localities]
+        if unknown:
+            raise ValueError(
+                f"scenario.demonstrator.localities names {unknown}, not localities of the "
+                f"area; its localities: {localities}"
+            )
+        if len(set(pilot.localities)) == len(localities):
+            raise ValueError(
+                "scenario.demonstrator.localities covers every locality: no control is left"
+            )
+        if pilot.after_year >= self.run.years:
+            raise ValueError(
+                f"scenario.demonstrator.after_year is {pilot.after_year} but the run has "
+                f"{self.run.years} years (report years 0 to {self.run.years - 1})"
+            )
         return self
 
     def renamed(self, name: str) -> ModelConfig:

@@ -30,13 +30,21 @@ from sim.formatting import money, pounds
 from sim.loading import project_root, read_toml
 from sim.metrics import HIGH_RISK_PERCENT, format_value
 from sim.metrics import metric as registered
+from sim.places_report import PLACE_METRICS, PlacesSection, build_places_section
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
-from sim.store import ResultsFolder, whole_area
+from sim.store import ResultsFolder, by_place, whole_area
 from sim.targets import BECAUSE_OF_PLAN, MET_WITHOUT_PLAN, RAG
 
 KEY_METRICS = ("emergency_admissions", "ae_attendances", "ucc_attendances", "bed_days")
 # The charts in the order the report shows them (their numbers follow it).
-FIGURE_ORDER = ("activity", "contributions", "income", "finance_sensitivity", "capacity")
+FIGURE_ORDER = (
+    "activity",
+    "contributions",
+    "places",
+    "income",
+    "finance_sensitivity",
+    "capacity",
+)
 CAPACITY_METRICS = (
     "ae_4h_performance",
     "ae_mean_time_hours",
@@ -156,6 +164,7 @@ class ReportContent:
     discrepancies: list[dict[str, Any]]  # the value-at-risk table against its inputs
     capacity: list[dict[str, Any]]
     finance_section: FinanceSection
+    places: PlacesSection
     assumptions: list[dict[str, Any]]
     calibration: list[dict[str, str]] | None
     calibration_note: str
@@ -476,6 +485,7 @@ def build_content(root: Path) -> ReportContent:
         discrepancies=issue_rows,
         capacity=capacity_rows,
         finance_section=build_finance_section(root, last_year, others, provider_names),
+        places=build_places_section(root, reference, others, last_year),
         assumptions=_assumptions(_scenario_configs(folder, names)),
         calibration=calibration,
         calibration_note=calibration_note,
@@ -893,6 +903,11 @@ def make_figures(root: Path, content: ReportContent) -> dict[str, Path]:
         "activity": charts.trajectories(summary, KEY_METRICS, folder, f"{source} {BANDS}", lines),
         "capacity": charts.performance(summary, folder, f"{source} {WHISKERS}"),
     }
+    place_summary = by_place(pd.read_csv(root / "summary.csv"))
+    if not place_summary.empty:
+        figures["places"] = charts.places(
+            place_summary, PLACE_METRICS[0], folder, f"{source} {BANDS}"
+        )
     if (root / DECOMPOSITION_FILE).exists():
         figures["contributions"] = charts.contributions(
             pd.read_csv(root / DECOMPOSITION_FILE), folder, f"{source} {WHISKERS}"

@@ -28,6 +28,7 @@ TRUE_K = {
     "convey": 0.95,
     "los": 1.1,
     "beds": 1.1,
+    "other_route": 0.8,
 }
 
 
@@ -50,7 +51,10 @@ def test_round_trip_recovers_known_multipliers(do_nothing: ModelConfig) -> None:
     # within the 2% tolerance: checked more loosely (fit_identifiability.csv reports it).
     # Conveyances: crews see and treat only patients who do not need admission, so the
     # conveyance multiplier acts on part of the incidents and is identified to about 7%.
-    loose = {"ltc_rate": 0.15, "convey": 0.08}
+    # The other-route share moves the conversion rate about 0.3% per 1% (only the
+    # admissions needing a bed that would have come through A&E move), so within the
+    # 2% tolerance it is identified to about 10% (fit_identifiability.csv: Dudley 13%).
+    loose = {"ltc_rate": 0.15, "convey": 0.08, "other_route": 0.12}
     for name, value in TRUE_K.items():
         assert result.k[name] == pytest.approx(value, rel=loose.get(name, 0.06)), name
     assert max(abs(e) for e in result.history[-1].relative_errors.values()) < 0.03
