@@ -11,6 +11,7 @@ import math
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -90,6 +91,29 @@ def save(fig: Figure, folder: Path, name: str, footnote: str) -> Path:
     return png
 
 
+def mean_with_band(
+    ax: Any, rows: pd.DataFrame, colour: str, label: str, markersize: float = 3
+) -> None:
+    """One scenario's mean per year as a line, its 95% interval as a band."""
+    mine = rows.sort_values("year")
+    ax.plot(
+        mine["financial_year"],
+        mine["mean"],
+        marker="o",
+        markersize=markersize,
+        color=colour,
+        label=label,
+    )
+    ax.fill_between(
+        mine["financial_year"],
+        mine["ci_low"],
+        mine["ci_high"],
+        color=colour,
+        alpha=0.2,
+        linewidth=0,
+    )
+
+
 def trajectories(
     summary: pd.DataFrame,
     metrics: Sequence[str],
@@ -105,23 +129,7 @@ def trajectories(
     for ax, metric in zip(axes.ravel(), metrics, strict=False):
         rows = summary[summary["metric"] == metric]
         for scenario in scenarios:
-            mine = rows[rows["scenario"] == scenario].sort_values("year")
-            ax.plot(
-                mine["financial_year"],
-                mine["mean"],
-                marker="o",
-                markersize=3,
-                color=palette[scenario],
-                label=scenario,
-            )
-            ax.fill_between(
-                mine["financial_year"],
-                mine["ci_low"],
-                mine["ci_high"],
-                color=palette[scenario],
-                alpha=0.2,
-                linewidth=0,
-            )
+            mean_with_band(ax, rows[rows["scenario"] == scenario], palette[scenario], scenario)
         if target_lines and metric in target_lines:
             line = target_lines[metric]
             ax.plot(
@@ -251,23 +259,7 @@ def places(summary: pd.DataFrame, metric: str, folder: Path, footnote: str) -> P
     for ax, locality in zip(axes.ravel(), localities, strict=False):
         here = rows[rows["locality"] == locality]
         for scenario in scenarios:
-            mine = here[here["scenario"] == scenario].sort_values("year")
-            ax.plot(
-                mine["financial_year"],
-                mine["mean"],
-                marker="o",
-                markersize=2.5,
-                color=palette[scenario],
-                label=scenario,
-            )
-            ax.fill_between(
-                mine["financial_year"],
-                mine["ci_low"],
-                mine["ci_high"],
-                color=palette[scenario],
-                alpha=0.2,
-                linewidth=0,
-            )
+            mean_with_band(ax, here[here["scenario"] == scenario], palette[scenario], scenario, 2.5)
         ax.set_title(textwrap.fill(locality, 32), fontsize=8)
         ax.tick_params(labelsize=6.5)
         ax.tick_params(axis="x", rotation=45)
