@@ -388,6 +388,10 @@ class RapidResponseParams(StrictModel):
     managed_at_home: ProbabilityByAcuity
     virtual_ward_places: Places
     virtual_ward_days: Annotated[float, Field(ge=0.0, le=90.0)]
+    # Staff on duty per locality team (each serves its own locality's patients); empty:
+    # one team for the whole area. When given, every locality has a team and the teams
+    # add up to ``staff``.
+    teams: dict[str, Staff] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _open_some_hours(self) -> RapidResponseParams:
@@ -553,7 +557,11 @@ class ExtendedGPAccess(ScopedLever):
     extra_slots_per_1000_per_day: PerThousandPerDay = 0.0
 
 
-class RapidResponseExpansion(Lever):
+class RapidResponseExpansion(ScopedLever):
+    """More staff (``extra_staff`` on duty across the lever's scope, shared between its
+    teams by list size), a higher acceptance and later closing. Scopes need locality
+    teams (``services.rapid_response.teams``)."""
+
     extra_staff: Staff = 0
     acceptance: Probability | None = None
     close_hour: HourOfDay | None = None
@@ -582,7 +590,13 @@ class SelfManagement(ScopedLever):
 
 
 # Levers that act on patients of a place, so they may be scoped to localities/practices.
-SCOPED_LEVERS = ("case_management", "extended_gp_access", "care_home_gp_cover", "self_management")
+SCOPED_LEVERS = (
+    "case_management",
+    "extended_gp_access",
+    "care_home_gp_cover",
+    "self_management",
+    "rapid_response",
+)
 
 
 class Interventions(StrictModel):
@@ -704,6 +718,38 @@ class ModelConfig(StrictModel):
             raise ValueError(
                 f"scenario.demonstrator.after_year is {pilot.after_year} but the run has "
                 f"{self.run.years} years (report years 0 to {self.run.years - 1})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _rapid_response_teams_cover_the_area(self) -> ModelConfig:
+        teams = self.services.rapid_response.teams
+        lever = self.interventions.rapid_response
+        field = "services.rapid_response.teams"
+        if teams:
+            localities = sorted({p.locality for p in self.practices})
+            unknown = sorted(set(teams) - set(localities))
+            missing = sorted(set(localities) - set(teams))
+            if unknown or missing:
+                raise ValueError(
+                    f"{field} needs one team per locality: unknown {unknown}, missing "
+                    f"{missing}; the area's localities: {localities}"
+                )
+            total = sum(teams.values())
+            if total != self.services.rapid_response.staff:
+                raise ValueError(
+                    f"{field} adds up to {total} staff on duty but "
+                    f"services.rapid_response.staff is {self.services.rapid_response.staff}"
+                )
+        elif lever.scopes:
+            raise ValueError(
+                "interventions.rapid_response.scopes aims the lever at places, but the area "
+                f"has one rapid response team: name its locality teams ({field})"
+            )
+        if any(scope.practices for scope in lever.scopes):
+            raise ValueError(
+                "interventions.rapid_response.scopes names practices: rapid response "
+                "teams serve localities, so scope the lever by localities"
             )
         return self
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from sim.config import ModelConfig, NonNegativeFloat, StrictModel
 from sim.errors import InputError
-from sim.interventions import daily_schedule, ramp_fraction
+from sim.interventions import coverage, daily_schedule
 from sim.loading import ParameterNote, read_toml, split_annotations, validated_file
 from sim.replication import timeline_for
 from sim.summary import t_interval
@@ -186,16 +186,18 @@ def _yearly(config: ModelConfig, daily: np.ndarray) -> np.ndarray:
 
 
 def _year_mean_ramp(config: ModelConfig, lever: Any) -> np.ndarray:
+    """The lever's mean share in force per report year, over the share of the area's list
+    it covers (a lever aimed at one locality costs that locality's share)."""
     tl = timeline_for(config)
     days = np.arange(tl.total_days)
-    return _yearly(config, ramp_fraction(lever, tl.year_fraction_of_day(days))) / DAYS_PER_YEAR
+    daily = coverage(lever, config.practices, tl.year_fraction_of_day(days))
+    return _yearly(config, daily) / DAYS_PER_YEAR
 
 
 def _rrt_hours(config: ModelConfig, _: Mapping[str, np.ndarray]) -> np.ndarray:
     schedule = daily_schedule(config, timeline_for(config))
     open_hour = config.services.rapid_response.open_hour
-    hours = np.asarray(schedule.rrt_staff) * (np.asarray(schedule.rrt_close_hour) - open_hour)
-    return _yearly(config, hours)
+    return _yearly(config, schedule.rapid_response.staffed_hours(open_hour).sum(axis=0))
 
 
 def _virtual_ward(config: ModelConfig, _: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -69,6 +69,19 @@ def by_practice(groups: list[tuple[np.ndarray, np.ndarray]], practices: int) -> 
     return out
 
 
+def coverage(lever: Lever, practices: Sequence[Practice], year_fraction: np.ndarray) -> np.ndarray:
+    """The share of the area's list the lever is in force for, by day: its ramp for an
+    area-wide lever, each scope's ramp weighted by its practices' list sizes otherwise
+    (what costs scale with)."""
+    if not isinstance(lever, ScopedLever) or not lever.scopes:
+        return ramp_fraction(lever, year_fraction)
+    lists = np.array([p.list_size for p in practices], dtype=float)
+    total = np.zeros_like(np.asarray(year_fraction, dtype=float))
+    for members, fraction in scope_groups(lever, practices, year_fraction):
+        total += lists[members].sum() / lists.sum() * fraction
+    return total
+
+
 def scope_start_years(lever: ScopedLever, practices: Sequence[Practice]) -> np.ndarray:
     """Each practice's start year under the lever (inf outside every scope, or when off)."""
     starts = np.full(len(practices), np.inf)
@@ -87,14 +100,85 @@ def blend(base: float, target: float, fraction: np.ndarray) -> np.ndarray:
     return base + (target - base) * fraction
 
 
+WHOLE_AREA_TEAM = "whole area"
+
+
+@dataclass(frozen=True)
+class RapidResponseTeams:
+    """Each rapid response team's staff on duty, closing hour and acceptance by day (one
+    team for the whole area unless the area names locality teams)."""
+
+    names: tuple[str, ...]
+    team_of_practice: np.ndarray  # index into ``names`` for each practice
+    staff: list[list[int]]
+    close_hour: list[list[float]]
+    acceptance: list[list[float]]
+
+    def staffed_hours(self, open_hour: float) -> np.ndarray:
+        """Staff hours on duty per team (rows) per day (columns)."""
+        open_hours = np.clip(np.asarray(self.close_hour) - open_hour, 0, None)
+        return np.asarray(self.staff, dtype=float) * open_hours
+
+
+def share_out(total: int, weights: np.ndarray) -> np.ndarray:
+    """Whole numbers in proportion to ``weights`` that add up to ``total`` (largest
+    remainder, ties to the first)."""
+    raw = total * weights / weights.sum()
+    whole = np.floor(raw).astype(np.int64)
+    order = np.argsort(-(raw - whole), kind="stable")
+    whole[order[: total - int(whole.sum())]] += 1
+    return whole
+
+
+def rapid_response_teams(config: ModelConfig, year: np.ndarray) -> RapidResponseTeams:
+    """Base staffing per team, plus the lever's extra staff across its scope (the whole
+    area by default) shared between the scope's teams by list size, each on its ramp."""
+    base, lever = config.services.rapid_response, config.interventions.rapid_response
+    practices = config.practices
+    if base.teams:
+        names = tuple(sorted(base.teams))
+        team_of_practice = np.array([names.index(p.locality) for p in practices])
+        staff = np.array([base.teams[n] for n in names], dtype=float)
+    else:
+        names, team_of_practice = (WHOLE_AREA_TEAM,), np.zeros(len(practices), dtype=np.int64)
+        staff = np.array([float(base.staff)])
+    lists = np.bincount(
+        team_of_practice, weights=[p.list_size for p in practices], minlength=len(names)
+    )
+    scopes: list[list[str] | None] = [list(s.localities) for s in lever.scopes] or [None]
+    fraction = np.zeros((len(names), year.size))
+    extra = np.zeros(len(names))
+    for scope, (_, ramp) in zip(scopes, scope_groups(lever, practices, year), strict=True):
+        teams = np.array(
+            [i for i, n in enumerate(names) if scope is None or n in scope], dtype=np.int64
+        )
+        fraction[teams] = ramp[None, :]
+        extra[teams] = share_out(lever.extra_staff, lists[teams])
+    close = np.where(
+        (fraction > 0) & (lever.close_hour is not None),
+        lever.close_hour if lever.close_hour is not None else base.close_hour,
+        base.close_hour,
+    )
+    acceptance = (
+        blend(base.acceptance, lever.acceptance, fraction)
+        if lever.acceptance is not None
+        else np.full_like(fraction, base.acceptance)
+    )
+    return RapidResponseTeams(
+        names=names,
+        team_of_practice=team_of_practice,
+        staff=np.rint(staff[:, None] + extra[:, None] * fraction).astype(int).tolist(),
+        close_hour=close.astype(float).tolist(),
+        acceptance=acceptance.tolist(),
+    )
+
+
 @dataclass(frozen=True)
 class DailySchedule:
     """Per-day values of everything levers change in the pathway (lists for speed); a
     scoped lever's share in force is per practice (rows) per day (columns)."""
 
-    rrt_staff: list[int]
-    rrt_close_hour: list[float]
-    rrt_acceptance: list[float]
+    rapid_response: RapidResponseTeams
     pathfinder_share: list[float]
     streamed_share_low: list[float]
     streamed_share_medium: list[float]
@@ -110,19 +194,6 @@ def daily_schedule(config: ModelConfig, timeline: Timeline) -> DailySchedule:
     levers = config.interventions
     services = config.services
     year = timeline.year_fraction_of_day(np.arange(timeline.total_days))
-    rrt = levers.rapid_response
-    f_rrt = ramp_fraction(rrt, year)
-    base_rrt = services.rapid_response
-    close = np.where(
-        (f_rrt > 0) & (rrt.close_hour is not None),
-        rrt.close_hour if rrt.close_hour is not None else base_rrt.close_hour,
-        base_rrt.close_hour,
-    )
-    acceptance = (
-        blend(base_rrt.acceptance, rrt.acceptance, f_rrt)
-        if rrt.acceptance is not None
-        else np.full_like(year, base_rrt.acceptance)
-    )
     streaming = levers.front_door_streaming
     f_stream = ramp_fraction(streaming, year)
     discharge = levers.enhanced_discharge
@@ -133,9 +204,7 @@ def daily_schedule(config: ModelConfig, timeline: Timeline) -> DailySchedule:
         return by_practice(scope_groups(lever, practices, year), len(practices))
 
     return DailySchedule(
-        rrt_staff=np.rint(base_rrt.staff + rrt.extra_staff * f_rrt).astype(int).tolist(),
-        rrt_close_hour=close.astype(float).tolist(),
-        rrt_acceptance=acceptance.tolist(),
+        rapid_response=rapid_response_teams(config, year),
         pathfinder_share=(
             levers.ambulance_pathfinder.referral_share
             * ramp_fraction(levers.ambulance_pathfinder, year)

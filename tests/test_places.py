@@ -150,3 +150,94 @@ def test_hospital_levers_cannot_be_scoped(small: ModelConfig) -> None:
             small, {"interventions.front_door_streaming.scopes": [{"localities": [PLACE]}]}
         )
     assert "unknown parameter" in caught.value.problems[0].rule
+
+
+TEAMS = {
+    "Kingswinford, Amblecote and Brierley Hill": 1,
+    "Stourbridge, Wollescote and Lye": 1,
+    "Sedgley, Coseley and Gornal": 1,
+    "Dudley and Netherton": 1,
+    "Halesowen and Quarry Bank": 1,
+}
+
+
+def with_teams(config: ModelConfig, **lever: Any) -> ModelConfig:
+    changes: dict[str, Any] = {
+        "services.rapid_response.staff": sum(TEAMS.values()),
+        "services.rapid_response.teams": TEAMS,
+    }
+    if lever:
+        changes.update({f"interventions.rapid_response.{k}": v for k, v in lever.items()})
+        changes["interventions.rapid_response.enabled"] = True
+    return with_overrides(config, changes)
+
+
+def test_one_locality_team_expanded_alone(small: ModelConfig) -> None:
+    """A lever scoped to one locality team adds staff there only, and only that team's
+    utilisation falls; the others' staffing and referrals are untouched."""
+    from sim.interventions import rapid_response_teams
+    from sim.replication import timeline_for
+
+    base = with_teams(small)
+    grown = with_teams(small, extra_staff=2, ramp_years=0.0, scopes=[{"localities": [PLACE]}])
+    tl = timeline_for(base)
+    year = tl.year_fraction_of_day(np.arange(tl.total_days))
+    before, after = rapid_response_teams(base, year), rapid_response_teams(grown, year)
+    here = before.names.index(PLACE)
+    last_day = tl.total_days - 1
+    for team in range(len(before.names)):
+        expected = before.staff[team][last_day] + (2 if team == here else 0)
+        assert after.staff[team][last_day] == expected
+    a, b = run_replication(base, 0).places, run_replication(grown, 0).places
+    assert a is not None and b is not None
+
+    def value(places: pd.DataFrame, locality: str, metric: str) -> float:
+        row = places[
+            (places["locality"] == locality) & (places["year"] == 1) & (places["metric"] == metric)
+        ]
+        return float(row["value"].iloc[0])
+
+    assert value(b, PLACE, "rrt_utilisation") < 0.7 * value(a, PLACE, "rrt_utilisation")
+    for locality in TEAMS:
+        assert value(b, locality, "rrt_referrals") == value(a, locality, "rrt_referrals")
+
+
+def test_area_wide_extra_staff_is_shared_by_list_size(small: ModelConfig) -> None:
+    from sim.interventions import rapid_response_teams, share_out
+    from sim.replication import timeline_for
+
+    grown = with_teams(small, extra_staff=7, ramp_years=0.0)
+    tl = timeline_for(grown)
+    teams = rapid_response_teams(grown, tl.year_fraction_of_day(np.arange(tl.total_days)))
+    extra = [staff[-1] - staff[0] for staff in teams.staff]
+    assert sum(extra) == 7
+    assert list(share_out(3, np.array([1.0, 1.0, 1.0]))) == [1, 1, 1]
+    assert share_out(5, np.array([3.0, 1.0])).sum() == 5
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"services.rapid_response.teams": {PLACE: 1}}, "needs one team per locality"),
+        (
+            {"services.rapid_response.teams": {**TEAMS, PLACE: 2}},
+            "adds up to 6 staff on duty",
+        ),
+        (
+            {
+                "interventions.rapid_response.enabled": True,
+                "interventions.rapid_response.scopes": [{"localities": [PLACE]}],
+            },
+            "has one rapid response team",
+        ),
+    ],
+)
+def test_rapid_response_teams_must_cover_the_area(
+    small: ModelConfig, changes: dict[str, Any], message: str
+) -> None:
+    staff = (
+        {"services.rapid_response.staff": 5} if "services.rapid_response.teams" in changes else {}
+    )
+    with pytest.raises(InputError) as caught:
+        with_overrides(small, {**staff, **changes})
+    assert message in caught.value.problems[0].rule

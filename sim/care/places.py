@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.annual import count_by_year
+from sim.annual import count_by_year, ratio, sum_by_year, sum_days_by_year
 from sim.indicators import COMPOSITE_GROUPS
 
 if TYPE_CHECKING:
@@ -31,7 +31,10 @@ PLACE_METRICS = (
     "composite_emergency_admissions",
     "emergency_admissions_per_100k",
     "composite_emergency_admissions_per_100k",
+    "rrt_referrals",
 )
+# Reported per locality only where each locality has its own rapid response team.
+TEAM_METRICS = ("rrt_utilisation",)
 PLACE_COLUMNS = ["year", "financial_year", "locality", "metric", "value"]
 
 
@@ -43,7 +46,10 @@ def place_metrics(ctx: CareContext) -> pd.DataFrame:
     practice = np.frombuffer(rec.episode_practice, dtype=np.int64)
     readmission = np.frombuffer(rec.is_readmission, dtype=np.int8).astype(bool)
     arrival = np.frombuffer(rec.arrival_time, dtype=float)
-    ae, ucc, wards = (rec.service[name] for name in ("ae", "ucc", "wards"))
+    ae, ucc, wards, rrt = (rec.service[n] for n in ("ae", "ucc", "wards", "rapid_response"))
+    teams = ctx.schedule.rapid_response
+    staffed = teams.staffed_hours(ctx.config.services.rapid_response.open_hour)
+    busy_team = np.asarray(rrt.busy_team, dtype=np.int64)
     ae_episode = np.asarray(ae.episode, dtype=np.int64)
     ucc_episode = np.asarray(ucc.episode, dtype=np.int64)
     admitted = np.asarray(wards.admission_episode, dtype=np.int64)
@@ -64,9 +70,23 @@ def place_metrics(ctx: CareContext) -> pd.DataFrame:
             ),
         }
         m["ae_attendances_all_types"] = m["ae_attendances"] + m["ucc_attendances"]
+        m["rrt_referrals"] = count_by_year(
+            rrt.time, tl, here[np.asarray(rrt.episode, dtype=np.int64)]
+        )
+        metrics: tuple[str, ...] = PLACE_METRICS
+        if name in teams.names:  # the locality's own team
+            team = teams.names.index(name)
+            mine = busy_team == team
+            busy = sum_by_year(
+                np.asarray(rrt.busy_start, dtype=float)[mine],
+                np.asarray(rrt.busy_hours, dtype=float)[mine],
+                tl,
+            )
+            m["rrt_utilisation"] = ratio(busy, sum_days_by_year(staffed[team], tl))
+            metrics = (*PLACE_METRICS, *TEAM_METRICS)
         for metric in ("emergency_admissions", "composite_emergency_admissions"):
             m[f"{metric}_per_100k"] = m[metric] / m["population"] * 1e5
-        for metric in PLACE_METRICS:
+        for metric in metrics:
             for year, value in enumerate(np.asarray(m[metric], dtype=float)):
                 rows.append((year, tl.financial_year(year), name, metric, value))
     return pd.DataFrame(rows, columns=PLACE_COLUMNS)

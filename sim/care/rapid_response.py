@@ -11,6 +11,10 @@ process on SimPy resources, readable as one story:
 3. travels and visits; managed at home (a share by acuity), with a virtual-ward
    place for those above low acuity where the area has one, and follow-up visits;
    otherwise sent to A&E.
+
+An area may run one team per locality (``services.rapid_response.teams``): a
+patient is then seen by the team of their practice's locality, and each team
+has its own staff, hours and acceptance (a lever can expand one team alone).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import simpy
 from sim.annual import count_by_year, ratio, sum_by_year, sum_days_by_year
 from sim.care.base import CareContext, CareService, EpisodeBlock, Process, Report
 from sim.demand import exponential
-from sim.recorder import FROM_RRT, OUTCOME_CODE, flags, floats
+from sim.recorder import FROM_RRT, OUTCOME_CODE, flags, floats, ints
 from sim.resources import StaffRota
 
 MANAGED_AT_HOME = OUTCOME_CODE["managed_at_home"]
@@ -38,14 +42,22 @@ class RapidResponseRecords:
     time: array[float] = field(default_factory=floats)  # accepted referrals
     response: array[float] = field(default_factory=floats)  # hours; nan if escalated unseen
     managed: array[int] = field(default_factory=flags)
+    episode: array[int] = field(default_factory=ints)  # of each accepted referral
     declined: array[float] = field(default_factory=floats)
     busy_start: array[float] = field(default_factory=floats)
     busy_hours: array[float] = field(default_factory=floats)
+    busy_team: array[int] = field(default_factory=ints)
 
-    def referral(self, referred: float, response_hours: float, managed: bool) -> None:
+    def referral(self, referred: float, response_hours: float, managed: bool, episode: int) -> None:
         self.time.append(referred)
         self.response.append(response_hours)
         self.managed.append(managed)
+        self.episode.append(episode)
+
+    def busy(self, start: float, hours: float, team: int) -> None:
+        self.busy_start.append(start)
+        self.busy_hours.append(hours)
+        self.busy_team.append(team)
 
 
 class RapidResponse(CareService):
@@ -76,8 +88,9 @@ class RapidResponse(CareService):
         self.managed_share = list(rrt.managed_at_home.as_tuple())
         self.virtual_ward_hours = rrt.virtual_ward_days * 24.0
         self.visit_mean = rrt.visit_hours_mean
-        self.rota_staff = StaffRota(ctx.env, max(schedule.rrt_staff))
-        self.staff = self.rota_staff.resource
+        self.teams = schedule.rapid_response
+        self.rotas = [StaffRota(ctx.env, max(staff)) for staff in self.teams.staff]
+        self.team_of_practice = self.teams.team_of_practice.tolist()
         # Places on the virtual ward: a patient takes one only if one is free.
         places = rrt.virtual_ward_places
         self.virtual_ward = simpy.Resource(ctx.env, places) if places > 0 else None
@@ -87,8 +100,11 @@ class RapidResponse(CareService):
         self.to_ae = self.hand_to("ae")
 
     def processes(self) -> list[Process]:
-        # Daily: the staff on duty (the schedule follows the staffing lever).
-        return [self.daily(self.schedule.rrt_staff, self.rota_staff.set_on_duty)]
+        # Daily: each team's staff on duty (the schedule follows the staffing lever).
+        return [
+            self.daily(staff, rota.set_on_duty)
+            for staff, rota in zip(self.teams.staff, self.rotas, strict=True)
+        ]
 
     def variates(
         self,
@@ -99,15 +115,17 @@ class RapidResponse(CareService):
     ) -> dict[str, np.ndarray]:
         return {"visit_h": exponential(self.visit_mean, u["u_visit"])}
 
-    def is_open(self, now: float) -> bool:
-        day = self.ctx.day(now)
-        hour = now - 24.0 * day
-        return self.open_hour <= hour < self.schedule.rrt_close_hour[day]
+    def team(self, b: EpisodeBlock, j: int) -> int:
+        """The team that serves the patient: their practice's locality's, or the area's."""
+        return int(self.team_of_practice[b.practice[j]])
 
     def accepts(self, b: EpisodeBlock, j: int, now: float) -> bool:
-        """Open, and willing to take this referral (the episode's own uniform decides)."""
-        day = self.ctx.day(now)
-        return self.is_open(now) and b.u_accept[j] < self.schedule.rrt_acceptance[day]
+        """The patient's team is open and willing to take this referral (the episode's own
+        uniform decides)."""
+        team, day = self.team(b, j), self.ctx.day(now)
+        hour = now - 24.0 * day
+        is_open = self.open_hour <= hour < self.teams.close_hour[team][day]
+        return is_open and b.u_accept[j] < self.teams.acceptance[team][day]
 
     def receive(self, b: EpisodeBlock, j: int, episode: int, source: int) -> int:
         self.env.process(self.referral(b, j, episode, source))
@@ -123,11 +141,13 @@ class RapidResponse(CareService):
                 self.tracer.add(referred, episode, self.name, "referral", note="declined: to A&E")
             self.to_ae(b, j, episode, FROM_RRT)
             return
-        staff = self.staff.request()
+        team = self.team(b, j)
+        pool = self.rotas[team].resource
+        staff = pool.request()
         yield staff | env.timeout(self.wait_limit)
         if not staff.triggered:
             staff.cancel()
-            rec.referral(referred, float("nan"), False)
+            rec.referral(referred, float("nan"), False, episode)
             if traced:
                 note = "nobody free in time: to A&E unseen"
                 self.tracer.add(
@@ -142,10 +162,9 @@ class RapidResponse(CareService):
             self.tracer.add(
                 referred, episode, self.name, "referral", "staff", env.now - referred, note
             )
-        rec.busy_start.append(env.now)
-        rec.busy_hours.append(hours)
+        rec.busy(env.now, hours, team)
         yield env.timeout(hours)
-        self.staff.release(staff)
+        pool.release(staff)
         acuity = b.acuity[j]
         managed = b.u_managed[j] < self.managed_share[acuity]
         ward = self.virtual_ward
@@ -153,40 +172,40 @@ class RapidResponse(CareService):
             managed = ward.count < ward.capacity
             if managed:
                 place = ward.request()
-                rec.referral(referred, response, True)
+                rec.referral(referred, response, True, episode)
                 if traced:
                     note = "managed at home, on the virtual ward"
                     self.tracer.add(env.now, episode, self.name, "visit done", note=note)
                 self.finish(episode, MANAGED_AT_HOME, env.now)
-                self._follow_up(hours)
+                self._follow_up(hours, team)
                 yield env.timeout(self.virtual_ward_hours)
                 ward.release(place)
                 return
-        rec.referral(referred, response, managed)
+        rec.referral(referred, response, managed, episode)
         if traced:
             note = "managed at home" if managed else "to A&E"
             self.tracer.add(env.now, episode, self.name, "visit done", note=note)
         if managed:
             self.finish(episode, MANAGED_AT_HOME, env.now)
-            self._follow_up(hours)
+            self._follow_up(hours, team)
         else:
             self.to_ae(b, j, episode, FROM_RRT)
 
-    def _follow_up(self, hours: float) -> None:
+    def _follow_up(self, hours: float, team: int) -> None:
         if self.follow_ups:
-            self.env.process(self.follow_up_visits(hours))
+            self.env.process(self.follow_up_visits(hours, team))
 
-    def follow_up_visits(self, hours: float) -> Process:
-        """Short-term support at home: visits a day apart, each as long as the first."""
-        env, rec = self.env, self.rec
+    def follow_up_visits(self, hours: float, team: int) -> Process:
+        """Short-term support at home by the same team: visits a day apart, each as long
+        as the first."""
+        env, rec, pool = self.env, self.rec, self.rotas[team].resource
         for _ in range(self.follow_ups):
             yield env.timeout(FOLLOW_UP_INTERVAL_HOURS)
-            staff = self.staff.request()
+            staff = pool.request()
             yield staff
-            rec.busy_start.append(env.now)
-            rec.busy_hours.append(hours)
+            rec.busy(env.now, hours, team)
             yield env.timeout(hours)
-            self.staff.release(staff)
+            pool.release(staff)
 
     def report(self, records: Mapping[str, Any], ctx: CareContext) -> Report:
         rec: RapidResponseRecords = records[self.name]
@@ -194,8 +213,7 @@ class RapidResponse(CareService):
         time = np.asarray(rec.time, dtype=float)
         response = np.asarray(rec.response, dtype=float)
         responded = ~np.isnan(response)
-        staff = np.asarray(self.schedule.rrt_staff, dtype=float)
-        open_hours = np.clip(np.asarray(self.schedule.rrt_close_hour) - self.open_hour, 0, None)
+        staffed = self.teams.staffed_hours(self.open_hour)
         busy = sum_by_year(
             np.asarray(rec.busy_start, dtype=float), np.asarray(rec.busy_hours, dtype=float), tl
         )
@@ -208,5 +226,5 @@ class RapidResponse(CareService):
                 sum_by_year(time[responded], response[responded], tl),
                 count_by_year(time[responded], tl),
             ),
-            "rrt_utilisation": ratio(busy, sum_days_by_year(staff * open_hours, tl)),
+            "rrt_utilisation": ratio(busy, sum_days_by_year(staffed.sum(axis=0), tl)),
         }

@@ -25,7 +25,8 @@ from sim.metrics import HIGH_RISK_PERCENT, PER_100K_METRICS
 
 READMISSION_BLOCK = 512
 MONITOR_HOURS = 6.0
-ATTRIBUTES = ("age_band", "ltc", "acs_group", "acuity")  # the episode attributes services read
+# The episode attributes services read.
+ATTRIBUTES = ("age_band", "ltc", "acs_group", "acuity", "practice")
 SYSTEM_METRICS = (
     "population",
     "ltc_population",
@@ -177,7 +178,7 @@ class CareSystem:
         acuity, age band and LTC flag, so the first readmission of each such kind
         in a block derives the whole block's variates for that kind at once
         (elementwise, so row n holds what deriving row n alone would give); the
-        readmission is row n of that kind's block, with the ACS flag copied in.
+        readmission is row n of that kind's block, with the ACS flag and practice copied in.
         """
         if self._next_readmission >= READMISSION_BLOCK:
             blocks = draw_uniforms(self.ctx.streams, "readmission/", READMISSION_BLOCK, self.layout)
@@ -189,6 +190,7 @@ class CareSystem:
         kind = (source.acuity[j], source.age_band[j], source.ltc[j])
         block = self._readmission_blocks.get(kind) or self._readmission_block(kind)
         block.acs_group[row] = source.acs_group[j]
+        block.practice[row] = source.practice[j]
         return block, row, self.ctx.recorder.new_readmission(now, of_episode)
 
     def _readmission_block(self, kind: tuple[int, int, int]) -> EpisodeBlock:
@@ -199,7 +201,11 @@ class CareSystem:
         columns["p_admit"] = np.ones(n)  # a readmission is, by definition, admitted
         columns.update((name, uniforms[name]) for name in self.decisions)
         columns.update(
-            acuity=acuity, age_band=age_band, ltc=ltc, acs_group=np.zeros(n, dtype=np.int64)
+            acuity=acuity,
+            age_band=age_band,
+            ltc=ltc,
+            acs_group=np.zeros(n, dtype=np.int64),
+            practice=np.zeros(n, dtype=np.int64),
         )
         block = EpisodeBlock(columns)
         self._readmission_blocks[kind] = block
