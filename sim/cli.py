@@ -35,10 +35,11 @@ from rich.table import Table
 
 from sim.area_inputs import check_area_inputs
 from sim.batch import (
+    REFERENCE_SCENARIO,
     BatchOutcome,
     checked_configs,
 )
-from sim.config import MAX_SEED, MAX_YEARS
+from sim.config import MAX_SEED, MAX_YEARS, ModelConfig
 from sim.demonstrator import DEMONSTRATOR_FILE
 from sim.demonstrator import statement as demonstrator_statement
 from sim.errors import InputError
@@ -182,6 +183,20 @@ def _replication_count(text: str) -> int | None:
     return count
 
 
+def _demonstrator_control(
+    configs: list[ModelConfig], area: str | None, overrides: list[str]
+) -> ModelConfig | None:
+    """Do nothing on the demonstrator's area and years, when the run has a demonstrator
+    but nothing to judge it against."""
+    pilots = [c for c in configs if c.scenario.demonstrator is not None]
+    if not pilots or any(c.scenario.name == REFERENCE_SCENARIO for c in configs):
+        return None
+    pilot = pilots[0]
+    settings = [f"run.years={pilot.run.years}", f"run.warmup_days={pilot.run.warmup_days}"]
+    path = project_root() / "scenarios" / f"{REFERENCE_SCENARIO}.toml"
+    return resolve(path, area=area or pilot.scenario.area, overrides=[*overrides, *settings]).config
+
+
 def _scenario_path(path: Path) -> Path:
     """The scenario file, or an error naming the shipped ones (and the likely one)."""
     if path.exists():
@@ -279,6 +294,13 @@ def run(
             extra.append(f"run.years={years}")
         paths = [_scenario_path(p) for p in scenarios or default_scenario_paths()]
         configs = [resolve(p, area=area, overrides=extra).config for p in paths]
+        control = _demonstrator_control(configs, area, extra)
+        if control is not None:
+            configs.insert(0, control)
+            console.print(
+                f"note: added {control.scenario.name} on the same area and years: a "
+                "demonstrator is judged against doing nothing"
+            )
         target = out or _default_out(configs[0].area.name)
     elif conflicting := [
         name

@@ -27,6 +27,7 @@ from sim.summary import t_interval
 DEMONSTRATOR_FILE = "demonstrator.csv"
 # Metrics judged, each as a rate per 100,000 registered in the places compared.
 JUDGED = ("emergency_admissions", "ae_attendances_all_types", "urgent_episodes")
+FIRM_REPLICATIONS = 30  # below this, the spread (and so the detectable effect) is rough
 ALPHA = 0.05
 POWER = 0.80
 Z_ALPHA = float(ndtri(1 - ALPHA / 2))
@@ -167,4 +168,10 @@ def statement(row: pd.Series) -> str:
         f"demonstrator's baseline) with 80% power. The scenario's effect is "
         f"{row['effect']:+,.0f} per 100,000 ({row['effect_relative']:+.1%}); the chance "
         f"that the evaluation shows it is {row['power']:.0%}."
+        + (
+            f" (The noise is estimated from {int(row['n'])} replications: run "
+            f"{FIRM_REPLICATIONS} or more for a firm figure.)"
+            if int(row["n"]) < FIRM_REPLICATIONS
+            else ""
+        )
     )

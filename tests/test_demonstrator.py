@@ -98,16 +98,20 @@ def test_a_demonstrator_outside_the_area_or_the_run_is_refused(
 
 @pytest.mark.slow
 def test_the_radcliffe_demonstrator_runs_end_to_end(tmp_path: Path) -> None:
-    from sim.batch import BatchOptions, run_batch
+    """The documented command: the demonstrator alone, do nothing added as its control."""
+    from typer.testing import CliRunner
 
-    scenarios = project_root() / "scenarios"
-    configs = [
-        resolve(scenarios / name, area="bury", overrides=["run.years=2"]).config
-        for name in ("do-nothing.toml", "bury-radcliffe.toml")
-    ]
-    outcome = run_batch(configs, tmp_path / "run", BatchOptions(replications=4, seed=2, jobs=2))
-    table = pd.read_csv(outcome.folder.root / "demonstrator.csv").set_index("metric")
+    from sim.cli import app
+
+    scenario = project_root() / "scenarios" / "bury-radcliffe.toml"
+    out = tmp_path / "run"
+    args = ["run", str(scenario), "--replications", "4", "--no-report", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "added do-nothing" in result.output
+    table = pd.read_csv(out / "demonstrator.csv").set_index("metric")
     assert list(table["treated"].unique()) == [RADCLIFFE]
+    assert list(table["reference"].unique()) == ["do-nothing"]
     # The levers bind: fewer urgent episodes in Radcliffe, paired on common random numbers.
     assert table.loc["urgent_episodes", "effect_ci_high"] < 0
     assert (table["mde_80"] > 0).all() and table["power"].between(0, 1).all()
