@@ -12,6 +12,7 @@ than the annual metrics gives the task a ``measure``: a module-level function
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ def run_task(task: Task) -> TaskResult:
             episodes=0,
         )
     result = run_replication(task.config, task.replication, task.seed)
-    return TaskResult(
+    done = TaskResult(
         scenario=result.scenario,
         replication=result.replication,
         seed=result.seed,
@@ -74,6 +75,13 @@ def run_task(task: Task) -> TaskResult:
         episodes=result.episodes,
         place_rows=result.long_places(),
     )
+    # A finished replication leaves its services, engine and records in reference cycles
+    # (a service knows the system that knows it) that the collector seldom reaches: a
+    # worker grew by about 60 MB a task (238 to 415 MiB over 4 two-year Dudley tasks).
+    # Collecting here keeps it flat (241 MiB) for about 45 ms a task.
+    del result
+    gc.collect()
+    return done
 
 
 def run_unordered(
