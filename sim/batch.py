@@ -29,6 +29,7 @@ from sim.executors import Backend, Task, run_unordered
 from sim.loading import OPTION, area_dir, config_sha256
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, target_discrepancies
 from sim.precision import KEY_METRICS, ReplicationRule, relative_precision
+from sim.prefix import can_fork, prefix_groups
 from sim.pricing import (
     DEFAULT_PRICING,
     FINANCE_FILES,
@@ -73,6 +74,9 @@ class BatchOptions:
     max_replications: int = 50
     min_replications: int = 3
     report: bool = False  # the caller writes a report after the batch (see manifest "report")
+    # Scenarios identical until their first lever share that prefix, simulated once per
+    # replication (sim.prefix; same results). Not on Dask, whose workers cannot fork.
+    share_prefix: bool = True
 
 
 @dataclass(frozen=True)
@@ -341,18 +345,21 @@ def _run_missing(
     options: BatchOptions,
     on_progress: Progress | None,
 ) -> None:
-    tasks = [
-        Task(config, r, seed)
-        for r in range(wanted)
-        for config in configs
-        if not _is_done(folder, manifest, config.scenario.name, r)
-    ]
+    share = options.share_prefix and options.backend != "dask" and can_fork()
+    tasks: list[Task] = []
+    for r in range(wanted):
+        missing = [c for c in configs if not _is_done(folder, manifest, c.scenario.name, r)]
+        groups = prefix_groups(missing) if share else [[i] for i in range(len(missing))]
+        for group in groups:
+            first, *rest = (missing[i] for i in group)
+            tasks.append(Task(first, r, seed, sharing=tuple(rest)))
     total = wanted * len(configs)
-    done = total - len(tasks)
+    pending = [(c.scenario.name, t.replication) for t in tasks for c in (t.config, *t.sharing)]
+    done = total - len(pending)
     if on_progress:
         on_progress(done, total, "replications")
-    for key in (f"{t.key[0]}/{t.key[1]}" for t in tasks):
-        manifest["runs"][key] = {"status": "pending"}
+    for scenario, r in pending:
+        manifest["runs"][f"{scenario}/{r}"] = {"status": "pending"}
     started = time.perf_counter()
     for result in run_unordered(tasks, options.backend, options.jobs, options.scheduler):
         sha = manifest["scenarios"][result.scenario]["config_sha256"]

@@ -27,6 +27,7 @@ from sim.errors import InputError
 from sim.interventions import coverage, daily_schedule
 from sim.loading import ParameterNote, read_toml, split_annotations, validated_file
 from sim.replication import timeline_for
+from sim.store import whole_area
 from sim.summary import t_interval
 from sim.tariffs import Price, PriceBase, load_finance_inputs, uplift_factor
 from sim.timeline import DAYS_PER_YEAR
@@ -334,6 +335,7 @@ def investment(
     reference: str,
 ) -> pd.DataFrame:
     """Per scenario, year and item: quantity added over the reference, unit cost, £."""
+    kpis = whole_area(kpis)  # a results folder's table also holds each locality's rows
     means = kpis.groupby(["scenario", "year", "metric"])["value"].mean()
     fy = kpis.drop_duplicates("year").set_index("year")["financial_year"].sort_index()
     reference_config = configs[reference]

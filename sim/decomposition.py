@@ -19,7 +19,7 @@ import pandas as pd
 from sim.config import Interventions, ModelConfig
 from sim.executors import Backend, Task, run_unordered
 from sim.loading import with_overrides
-from sim.store import ResultsFolder, write_csv
+from sim.store import ResultsFolder, whole_area, write_csv
 from sim.summary import t_interval
 
 DECOMPOSITION_FILE = "decomposition.csv"
@@ -95,6 +95,7 @@ def run_decomposition(
     With ``income`` (KPI rows -> income rows under metric INCOME_METRIC), each
     lever's contribution to the providers' simulated income is decomposed too.
     """
+    kpis = whole_area(kpis)  # a results folder's table also holds each locality's rows
     tasks = decomposition_tasks(configs, reference, replications, seed)
     parts = []
     for done, result in enumerate(run_unordered(tasks, backend, jobs), start=1):

@@ -14,7 +14,7 @@ one that do-nothing has (common random numbers at the level of the patient).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,9 +160,23 @@ class DemandGenerator:
             * (1 + self.config.demand.rate_trend_per_year) ** y
         )
 
-    def periods(self) -> Iterator[PeriodDemand]:
+    def periods(self, before_period: Callable[[int], None] | None = None) -> Iterator[PeriodDemand]:
+        """Each period's episodes, drawn when asked for; ``before_period(first_day)`` runs
+        just before each period is drawn."""
         for first_day, end_day in self.timeline.periods():
+            if before_period is not None:
+                before_period(first_day)
             yield self._period(first_day, end_day)
+
+    def switch(self, config: ModelConfig) -> None:
+        """Draw from now on under ``config``'s levers (a shared prefix's scenario); the
+        schedule object is the same, already holding the new values."""
+        self.config = config
+        self._case_management_start = scope_start_years(
+            config.interventions.case_management, config.practices
+        )
+        first_start = float(self._case_management_start.min())
+        self._next_stratification = first_start if np.isfinite(first_start) else None
 
     def _period(self, first_day: int, end_day: int) -> PeriodDemand:
         tl, cfg, pop = self.timeline, self.config, self.population

@@ -21,6 +21,7 @@ from typing import Literal
 import pandas as pd
 
 from sim.config import ModelConfig
+from sim.prefix import run_sharing_prefix
 from sim.replication import run_replication
 
 Backend = Literal["sequential", "loky", "dask"]
@@ -35,6 +36,9 @@ class Task:
     replication: int
     seed: int
     measure: Measure | None = None  # None: the annual metrics as long rows
+    # Further scenarios run with this one from their shared prefix (sim.prefix): the
+    # task then yields a result for each, the same results as running them apart.
+    sharing: tuple[ModelConfig, ...] = ()
 
     @property
     def key(self) -> tuple[str, int]:
@@ -65,21 +69,35 @@ def run_task(task: Task) -> TaskResult:
             seconds=time.perf_counter() - started,
             episodes=0,
         )
-    result = run_replication(task.config, task.replication, task.seed)
-    done = TaskResult(
-        scenario=result.scenario,
-        replication=result.replication,
-        seed=result.seed,
-        rows=result.long(),
-        seconds=result.runtime_seconds,
-        episodes=result.episodes,
-        place_rows=result.long_places(),
-    )
+    return run_tasks(task)[0]
+
+
+def run_tasks(task: Task) -> list[TaskResult]:
+    """Every result of a task: one, or one per scenario sharing its prefix."""
+    if task.measure is not None:
+        return [run_task(task)]
+    configs = [task.config, *task.sharing]
+    if task.sharing:
+        results = run_sharing_prefix(configs, task.replication, task.seed)
+    else:
+        results = [run_replication(task.config, task.replication, task.seed)]
+    done = [
+        TaskResult(
+            scenario=result.scenario,
+            replication=result.replication,
+            seed=result.seed,
+            rows=result.long(),
+            seconds=result.runtime_seconds,
+            episodes=result.episodes,
+            place_rows=result.long_places(),
+        )
+        for result in results
+    ]
     # A finished replication leaves its services, engine and records in reference cycles
     # (a service knows the system that knows it) that the collector seldom reaches: a
     # worker grew by about 60 MB a task (238 to 415 MiB over 4 two-year Dudley tasks).
     # Collecting here keeps it flat (241 MiB) for about 45 ms a task.
-    del result
+    del results
     gc.collect()
     return done
 
@@ -96,12 +114,13 @@ def run_unordered(
     jobs = max(1, min(jobs, len(tasks)))  # never more workers than tasks
     if backend == "sequential" or (backend == "loky" and jobs == 1):  # no pool to start
         for task in tasks:
-            yield run_task(task)
+            yield from run_tasks(task)
     elif backend == "loky":
         from joblib import Parallel, delayed
 
         parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
-        yield from parallel(delayed(run_task)(task) for task in tasks)
+        for results in parallel(delayed(run_tasks)(task) for task in tasks):
+            yield from results
     elif backend == "dask":
         yield from _run_dask(tasks, jobs, scheduler)
     else:  # pragma: no cover - guarded by the CLI's choices
@@ -109,6 +128,8 @@ def run_unordered(
 
 
 def _run_dask(tasks: Sequence[Task], jobs: int, scheduler: str | None) -> Iterator[TaskResult]:
+    if any(task.sharing for task in tasks):  # forking in a threaded Dask worker is unsafe
+        raise ValueError("tasks sharing a prefix run on the sequential or loky backends")
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None

@@ -24,6 +24,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from sim.metrics import excess_bed_days_metric
+from sim.store import whole_area
 from sim.summary import t_interval
 from sim.tariffs import FinanceInputs, Line, financial_year_start
 
@@ -324,6 +325,7 @@ def price_activity(
 ) -> Pricing:
     """Priced activity of every simulated line; under ``reconciliation.method = "scale"``
     each line is scaled so its reference baseline-year income equals the contract line."""
+    kpis = whole_area(kpis)  # a results folder's table also holds each locality's rows
     reference = reference or default_reference(kpis)
     w = wide_kpis(kpis)
     threshold = marginal_threshold(w, inputs, reference)

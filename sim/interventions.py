@@ -113,6 +113,8 @@ class RapidResponseTeams:
     staff: list[list[int]]
     close_hour: list[list[float]]
     acceptance: list[list[float]]
+    # The most staff each team's rota must hold (its size; spare units are held off duty).
+    capacity: list[int]
 
     def staffed_hours(self, open_hour: float) -> np.ndarray:
         """Staff hours on duty per team (rows) per day (columns)."""
@@ -164,12 +166,14 @@ def rapid_response_teams(config: ModelConfig, year: np.ndarray) -> RapidResponse
         if lever.acceptance is not None
         else np.full_like(fraction, base.acceptance)
     )
+    on_duty = np.rint(staff[:, None] + extra[:, None] * fraction).astype(int)
     return RapidResponseTeams(
         names=names,
         team_of_practice=team_of_practice,
-        staff=np.rint(staff[:, None] + extra[:, None] * fraction).astype(int).tolist(),
+        staff=on_duty.tolist(),
         close_hour=close.astype(float).tolist(),
         acceptance=acceptance.tolist(),
+        capacity=on_duty.max(axis=1).tolist(),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.store import whole_area
 from sim.targets import Growth, Target, TargetSet, required_level
 from sim.tariffs import ProviderBook
 
@@ -170,6 +171,7 @@ def target_discrepancies(
 ) -> pd.DataFrame:
     """Pairs of targets (declared in targets.toml) that ask for different levels of one
     metric in one year, each level as the run resolves it against ``reference``."""
+    kpis = whole_area(kpis)  # targets are the area's
     rows = []
     for d in targets.discrepancy:
         first, second = (targets.by_id(name) for name in d.targets)

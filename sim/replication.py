@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +16,7 @@ from sim.care.places import PLACE_COLUMNS, place_metrics
 from sim.config import ModelConfig
 from sim.demand import DemandGenerator, PeriodDemand
 from sim.engine import Engine
-from sim.interventions import daily_schedule
+from sim.interventions import DailySchedule, daily_schedule
 from sim.population import build_population
 from sim.recorder import CONTACTS, OUTCOME_GROUP, OUTCOMES, Recorder
 from sim.streams import RandomStreams
@@ -90,6 +90,10 @@ class SimulationRun:
     system: CareSystem
     logged: list[dict[str, np.ndarray]]
     runtime_seconds: float
+    demand: DemandGenerator | None = None
+    started: float = 0.0  # perf_counter when the build began
+    event_log: bool = False
+    traced: bool = False
 
     @property
     def context(self) -> CareContext:
@@ -114,12 +118,34 @@ def simulate(
     adds one). ``trace`` follows episodes step by step: a number follows that many
     (the first after the warm-up that reach a service), a sequence the episode ids given.
     """
+    run = build(config, replication, seed, event_log, services, trace)
+    run.context.env.run_until(run.context.timeline.horizon_hours)
+    run.runtime_seconds = time.perf_counter() - run.started
+    return run
+
+
+def build(
+    config: ModelConfig,
+    replication: int = 0,
+    seed: int | None = None,
+    event_log: bool = False,
+    services: tuple[type[CareService], ...] = SERVICES,
+    trace: int | Sequence[int] | None = None,
+    schedule: DailySchedule | None = None,
+    before_period: Callable[[int], None] | None = None,
+) -> SimulationRun:
+    """A replication ready to run: population, services, the first period routed.
+
+    ``schedule`` replaces the config's own daily schedule (a shared prefix sizes the
+    rapid response rota for every scenario it serves); ``before_period(first_day)``
+    is called before each period's episodes are drawn (where a prefix forks).
+    """
     started = time.perf_counter()
     seed = config.run.seed if seed is None else seed
     streams = RandomStreams(seed, replication)
     timeline = timeline_for(config)
     population = build_population(config, streams)
-    schedule = daily_schedule(config, timeline)
+    schedule = daily_schedule(config, timeline) if schedule is None else schedule
     demand = DemandGenerator(
         config, timeline, population, schedule, streams, uniform_layout(services)
     )
@@ -143,7 +169,7 @@ def simulate(
     logged: list[dict[str, np.ndarray]] = []
 
     def periods() -> Iterator[tuple[int, PeriodDemand]]:
-        for period in demand.periods():
+        for period in demand.periods(before_period):
             recorder.prevented_time.extend(period.prevented_times.tolist())
             arrays = period.arrays
             first = recorder.new_episodes(arrays["time"], arrays["person"], arrays["practice"])
@@ -154,8 +180,18 @@ def simulate(
             yield first, period
 
     system.start(periods())
-    ctx.env.run_until(timeline.horizon_hours)
-    return SimulationRun(config, seed, replication, system, logged, time.perf_counter() - started)
+    return SimulationRun(
+        config,
+        seed,
+        replication,
+        system,
+        logged,
+        0.0,
+        demand,
+        started,
+        event_log,
+        trace is not None,
+    )
 
 
 def run_replication(
@@ -167,21 +203,28 @@ def run_replication(
 ) -> ReplicationResult:
     """Simulate ``config`` once and summarise it. Replication ``r`` with seed ``s``
     uses the same random streams in every scenario (common random numbers)."""
-    run = simulate(config, replication, seed, event_log, trace=trace)
+    return replication_result(simulate(config, replication, seed, event_log, trace=trace))
+
+
+def replication_result(run: SimulationRun) -> ReplicationResult:
+    """The metrics of a finished run, with what is needed to trust them."""
+    config = run.config
     started = time.perf_counter()
     annual = run.system.annual_metrics()
     outcomes = Counter(np.frombuffer(run.recorder.outcome, dtype=np.int8).tolist())
     return ReplicationResult(
         scenario=config.scenario.name,
-        replication=replication,
+        replication=run.replication,
         seed=run.seed,
         annual=annual,
         outcome_counts={name: int(outcomes.get(code, 0)) for code, name in enumerate(OUTCOMES)},
         episodes=len(run.recorder.outcome),
         terminations=run.recorder.terminations,
         runtime_seconds=run.runtime_seconds + time.perf_counter() - started,
-        event_log=_event_log(run.recorder, run.logged, run.context.timeline) if event_log else None,
-        trace=_trace_frame(run) if trace is not None else None,
+        event_log=(
+            _event_log(run.recorder, run.logged, run.context.timeline) if run.event_log else None
+        ),
+        trace=_trace_frame(run) if run.traced else None,
         places=place_metrics(run.context),
     )
 

@@ -52,6 +52,7 @@ from sim.config import Probability, StrictModel
 from sim.errors import InputError, InputProblem
 from sim.loading import read_toml, validated_file
 from sim.metrics import metric_names, roll_factor, years_between
+from sim.store import whole_area
 from sim.summary import t_interval
 
 TARGET_COLUMNS = [
@@ -301,6 +302,7 @@ def evaluate_targets(
     reference_is_do_nothing: bool = True,
 ) -> pd.DataFrame:
     """One row per scenario, target and target year (none dropped: see the statuses)."""
+    kpis = whole_area(kpis)  # targets are the area's
     run = _Run(kpis, growth or Growth())
     scenarios = [str(s) for s in kpis["scenario"].unique()]
     rows = []

@@ -39,6 +39,7 @@ def scaled(config: ModelConfig, factor: float, **overrides: Any) -> ModelConfig:
         max(0, min(round(m * factor), c - 1))
         for m, c in zip(s.ae.minors_clinicians_by_hour, clinicians, strict=True)
     ]
+    teams = {name: max(1, round(n * factor)) for name, n in s.rapid_response.teams.items()}
     changes: dict[str, Any] = {
         "services.wards.beds": max(1, round(s.wards.beds * factor)),
         "services.wards.onward_care_places": max(1, round(s.wards.onward_care_places * factor)),
@@ -47,7 +48,10 @@ def scaled(config: ModelConfig, factor: float, **overrides: Any) -> ModelConfig:
         "services.ae.triage_staff": max(1, round(s.ae.triage_staff * factor)),
         "services.ucc.clinicians": max(1, round(s.ucc.clinicians * factor)),
         "services.ambulance.vehicles": max(1, round(s.ambulance.vehicles * factor)),
-        "services.rapid_response.staff": max(1, round(s.rapid_response.staff * factor)),
+        "services.rapid_response.staff": sum(teams.values())
+        if teams
+        else max(1, round(s.rapid_response.staff * factor)),
+        "services.rapid_response.teams": teams,
     }
     changes.update({k.replace("__", "."): v for k, v in overrides.items()})
     grown = with_overrides(config, changes)

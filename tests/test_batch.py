@@ -18,7 +18,7 @@ from sim.batch import BatchOptions, run_batch
 from sim.cli import app
 from sim.config import ModelConfig
 from sim.precision import ReplicationRule, relative_precision
-from sim.store import ResultsFolder, config_from_toml, config_to_toml
+from sim.store import ResultsFolder, config_from_toml, config_to_toml, whole_area
 from sim.targets import STATUSES
 from tests.conftest import scaled
 
@@ -36,7 +36,7 @@ def tiny_pair(do_nothing: ModelConfig, best_case: ModelConfig) -> list[ModelConf
 def sequential(tiny_pair: list[ModelConfig], tmp_path_factory) -> pd.DataFrame:
     out = tmp_path_factory.mktemp("seq") / "run"
     outcome = run_batch(tiny_pair, out, BatchOptions(replications=4, seed=5))
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), outcome.kpis)
+    pd.testing.assert_frame_equal(whole_area(pd.read_parquet(out / "kpis.parquet")), outcome.kpis)
     return outcome.kpis
 
 
@@ -120,7 +120,7 @@ def test_killed_batch_resumes_to_identical_results(sequential, tiny_pair, tmp_pa
     resumed = json.loads(manifest_path.read_text())
     assert resumed["status"] == "complete" and resumed["resumed"]
     assert {k: resumed["runs"][k]["finished"] for k in finished} == before  # not rerun
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "kpis.parquet"), sequential)
+    pd.testing.assert_frame_equal(whole_area(pd.read_parquet(out / "kpis.parquet")), sequential)
 
 
 def test_auto_replications_follow_the_precision_rule(tiny_pair, tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_auto_replications_follow_the_precision_rule(tiny_pair, tmp_path: Path) 
     assert "Hoad" in reps["reason"]
     assert outcome.summary["n"].max() == reps["used"]
     # Replaying the rule one replication at a time stops at the same count.
-    kpis = pd.read_parquet(tmp_path / "auto" / "kpis.parquet")
+    kpis = whole_area(pd.read_parquet(tmp_path / "auto" / "kpis.parquet"))
     rule, n = ReplicationRule(precision=0.05), 3
     while rule.next_count(relative_precision(kpis, n)) is not None:
         n += 1

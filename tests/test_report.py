@@ -43,7 +43,8 @@ def reported(do_nothing: ModelConfig, best_case: ModelConfig, tmp_path_factory) 
 def test_html_is_self_contained_with_no_broken_images(reported: Path) -> None:
     html = (reported / "report.html").read_text()
     sources = re.findall(r'<img src="([^"]+)"', html)
-    assert len(sources) == 4  # activity, capacity, income at risk, pricing sensitivity
+    # activity, localities, capacity, income at risk, pricing sensitivity
+    assert len(sources) == 5
     assert all(s.startswith("data:image/png;base64,") and len(s) > 5_000 for s in sources)
     for heading in (
         "Executive summary",
@@ -58,6 +59,8 @@ def test_html_is_self_contained_with_no_broken_images(reported: Path) -> None:
         assert heading in html
     assert (reported / "figures" / "activity_trajectories.png").exists()
     assert (reported / "figures" / "activity_trajectories.svg").exists()
+    assert (reported / "figures" / "places.png").exists()
+    assert "Results by locality" in html
 
 
 def test_docx_opens_and_contains_the_target_table(reported: Path) -> None:
@@ -75,7 +78,7 @@ def test_docx_opens_and_contains_the_target_table(reported: Path) -> None:
     first = [c.text for c in document.tables[0].rows[0].cells]  # the summary opens with the gap
     assert first[:2] == ["Target", "Year"] and first[2].startswith("Required vs")
     assert first[3:] == ["best-case"]  # one column per scenario compared
-    assert len(document.inline_shapes) == 4  # with the pricing sensitivity chart
+    assert len(document.inline_shapes) == 5  # with the localities and pricing sensitivity
 
 
 def test_summary_numbers_match_the_tables(reported: Path) -> None:
@@ -222,7 +225,7 @@ def test_one_scenario_says_there_is_nothing_to_compare_and_shows_no_empty_tables
     assert not re.search(r"\bnan\b", text, flags=re.IGNORECASE)
     html = (out / "report.html").read_text()
     assert "Provider Line </tr>" not in re.sub(r"<[^>]+>", " ", html).replace("  ", " ")
-    assert len(re.findall(r'<img src="', html)) == 2  # activity and capacity only
+    assert len(re.findall(r'<img src="', html)) == 3  # activity, localities and capacity only
 
 
 def test_board_paper_is_structured_for_pasting(reported: Path) -> None:

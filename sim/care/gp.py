@@ -47,49 +47,58 @@ class GPSameDayBook:
         gp = config.services.gp
         days = timeline.total_days
         n_practices = population.list_size.size
-        weekend = timeline.day_of_week() >= WEEKEND_FROM
-        extended = config.interventions.extended_gp_access
+        self.weekend = timeline.day_of_week() >= WEEKEND_FROM
         # Practices adopt extended access in a fixed random order as the lever ramps in,
         # within each scope (the whole area unless the lever names places).
-        adoption_rank = streams["extended_access"].permutation(n_practices)
-        adopted = np.zeros((n_practices, days), dtype=bool)
-        for members, fraction in schedule.extended_access_groups:
-            rank = np.argsort(np.argsort(adoption_rank[members], kind="stable"), kind="stable")
-            adopted[members] = rank[:, None] < np.rint(fraction * members.size)[None, :]
-        core_open, core_close = _hours_by_day(gp.hours, weekend)
-        ext_open, ext_close = _hours_by_day(extended.hours, weekend)
-        open_hour = np.where(adopted, ext_open[None, :], core_open[None, :])
-        close_hour = np.where(adopted, ext_close[None, :], core_close[None, :])
-        is_open = close_hour > open_hour
+        self.adoption_rank = streams["extended_access"].permutation(n_practices)
+        self.core_open, self.core_close = _hours_by_day(gp.hours, self.weekend)
+        self.lists = population.list_size[:, None] * growth[None, :] / 1000.0
+        self.day_factor = np.where(self.weekend, gp.weekend_slot_factor, 1.0)[None, :]
+        # Routine same-day demand peaks on Mondays as urgent demand does (the area's
+        # day-of-week profile, relative to the weekday mean), so the book runs out on
+        # busy days. Drawn for every practice-day; a closed day serves none.
+        dow = np.asarray(config.demand.day_of_week, dtype=float)
+        weekday_profile = np.where(self.weekend, 1.0, dow[timeline.day_of_week()] / dow[:5].mean())
+        routine_mean = (
+            self.lists
+            * self.day_factor
+            * weekday_profile[None, :]
+            * gp.routine_sameday_demand_per_1000_per_day
+        )
+        self.routine_drawn = streams["gp_routine"].poisson(routine_mean)
+        self.open_hour = np.zeros((n_practices, days))
+        self.close_hour = np.zeros((n_practices, days))
+        self.slots = np.zeros((n_practices, days), dtype=np.int64)
+        self.routine = np.zeros((n_practices, days), dtype=np.int64)
+        self._used = np.zeros((n_practices, days), dtype=np.int64)  # urgent slots booked
+        self.plan(config, schedule)
 
-        lists = population.list_size[:, None] * growth[None, :] / 1000.0
-        day_factor = np.where(weekend, gp.weekend_slot_factor, 1.0)[None, :]
+    def plan(self, config: ModelConfig, schedule: DailySchedule, from_day: int = 0) -> None:
+        """Opening hours and slots per practice-day from ``from_day`` on, under the
+        config's extended-access lever (a shared prefix re-plans the days after it)."""
+        gp = config.services.gp
+        extended = config.interventions.extended_gp_access
+        adopted = np.zeros(self.slots.shape, dtype=bool)
+        for members, fraction in schedule.extended_access_groups:
+            rank = np.argsort(np.argsort(self.adoption_rank[members], kind="stable"), kind="stable")
+            adopted[members] = rank[:, None] < np.rint(fraction * members.size)[None, :]
+        ext_open, ext_close = _hours_by_day(extended.hours, self.weekend)
+        open_hour = np.where(adopted, ext_open[None, :], self.core_open[None, :])
+        close_hour = np.where(adopted, ext_close[None, :], self.core_close[None, :])
+        is_open = close_hour > open_hour
         slots = (
-            lists
-            * day_factor
+            self.lists
+            * self.day_factor
             * (
                 gp.sameday_slots_per_1000_per_day
                 + np.where(adopted, extended.extra_slots_per_1000_per_day, 0.0)
             )
         )
-        # Routine same-day demand peaks on Mondays as urgent demand does (the area's
-        # day-of-week profile, relative to the weekday mean), so the book runs out on
-        # busy days.
-        dow = np.asarray(config.demand.day_of_week, dtype=float)
-        weekday_profile = np.where(weekend, 1.0, dow[timeline.day_of_week()] / dow[:5].mean())
-        routine_mean = (
-            lists
-            * day_factor
-            * weekday_profile[None, :]
-            * gp.routine_sameday_demand_per_1000_per_day
-        )
-        routine = streams["gp_routine"].poisson(routine_mean)
-        self.slots = np.where(is_open, np.rint(slots), 0).astype(np.int64)
-        self.routine = np.where(is_open, routine, 0).astype(np.int64)
-        self.open_hour = open_hour
-        self.close_hour = close_hour
-        self.core_open, self.core_close = core_open, core_close
-        self._used = np.zeros((n_practices, days), dtype=np.int64)  # urgent slots booked
+        later = slice(from_day, None)
+        self.slots[:, later] = np.where(is_open, np.rint(slots), 0)[:, later]
+        self.routine[:, later] = np.where(is_open, self.routine_drawn, 0)[:, later]
+        self.open_hour[:, later] = open_hour[:, later]
+        self.close_hour[:, later] = close_hour[:, later]
 
     def try_book(self, practice: int, now: float) -> int:
         """BOOKED, NO_SLOT or CLOSED for one urgent request at time ``now`` (hours).

@@ -89,7 +89,7 @@ class RapidResponse(CareService):
         self.virtual_ward_hours = rrt.virtual_ward_days * 24.0
         self.visit_mean = rrt.visit_hours_mean
         self.teams = schedule.rapid_response
-        self.rotas = [StaffRota(ctx.env, max(staff)) for staff in self.teams.staff]
+        self.rotas = [StaffRota(ctx.env, most) for most in self.teams.capacity]
         self.team_of_practice = self.teams.team_of_practice.tolist()
         # Places on the virtual ward: a patient takes one only if one is free.
         places = rrt.virtual_ward_places

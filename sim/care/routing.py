@@ -108,7 +108,7 @@ class Router:
     """Routes a period's episodes to their first service (see the module docstring)."""
 
     def __init__(self, ctx: CareContext, system: CareSystem):
-        config, schedule = ctx.config, ctx.schedule
+        config = ctx.config
         fc, s = config.first_contact, config.services
         self.preference = [cumulative(fc.preference[a].as_tuple()) for a in ACUITIES]
         self.fallback = [cumulative(fc.when_gp_unavailable[a].as_tuple()) for a in ACUITIES]
@@ -116,17 +116,21 @@ class Router:
         self.nhs111_outcome = [cumulative(s.nhs111.outcome[a].as_tuple()) for a in ACUITIES]
         self.hear_and_treat = np.array(s.ambulance.hear_and_treat.as_tuple())
         self.ucc_open, self.ucc_close = s.ucc.open_hour, s.ucc.close_hour
-        self.streamed_low = np.asarray(schedule.streamed_share_low)
-        self.streamed_medium = np.asarray(schedule.streamed_share_medium)
         self.direct_share = s.gp.direct_admission_share
         self.other_route_share = s.wards.other_route_share
-        extended = config.interventions.extended_gp_access
-        self.extended_hours_low_only = extended.enabled and extended.extended_hours_serve == "low"
+        self.switch(ctx)
         self.admission_probability = system.service("ae").admission_probability
         self.gp_book = system.service("gp").book
         self.rec = ctx.recorder
         self.tracer = ctx.tracer
         self.report_start = ctx.timeline.report_start_hours
+
+    def switch(self, ctx: CareContext) -> None:
+        """Read the levers routing depends on (again, when a shared prefix switches)."""
+        schedule, extended = ctx.schedule, ctx.config.interventions.extended_gp_access
+        self.streamed_low = np.asarray(schedule.streamed_share_low)
+        self.streamed_medium = np.asarray(schedule.streamed_share_medium)
+        self.extended_hours_low_only = extended.enabled and extended.extended_hours_serve == "low"
 
     def route(self, arrays: dict[str, np.ndarray], first_id: int) -> Routed:
         rec = self.rec
