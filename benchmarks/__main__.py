@@ -6,7 +6,9 @@ Measures, in one process and one run:
   (b) the floor reference (benchmarks/floor.py) on the same number of
       resource uses, and the ratio per resource use;
   (c) a batch with --jobs 1 and --jobs 2 and the parallel efficiency;
-  (d) peak memory of one replication in a fresh process.
+  (d) peak memory of one replication in a fresh process;
+  (e) the shared prefix: the shipped scenarios as one sequential batch with and
+      without simulating their shared warm-up and baseline year once.
 Timings are the best of ``--repeats`` (default 2) runs, model and floor
 interleaved, and of ``--batch-repeats`` (default 3) batch runs alternating 1
 and 2 jobs: this machine's speed drifts by 10-35% over minutes. The first
@@ -117,6 +119,41 @@ def peak_memory_mib(years: int, seed: int) -> float:
     return int(done.stdout.strip().splitlines()[-1]) / 1024
 
 
+def shared_prefix_saving(
+    years: list[int], replications: int, seed: int
+) -> dict[str, dict[str, float]]:
+    """Wall time of the shipped scenarios as one sequential batch, with and without the
+    shared prefix (warm-up and the years before the first lever simulated once)."""
+    out: dict[str, dict[str, float]] = {}
+    for length in years:
+        configs = [
+            with_overrides(resolve(p).config, {"run.years": length})
+            for p in default_scenario_paths()
+        ]
+        walls = {}
+        for share in (False, True):
+            with tempfile.TemporaryDirectory() as tmp:
+                started = time.perf_counter()
+                run_batch(
+                    configs,
+                    Path(tmp) / "run",
+                    BatchOptions(replications=replications, seed=seed, share_prefix=share),
+                )
+                walls[share] = time.perf_counter() - started
+        saving = 1 - walls[True] / walls[False]
+        out[f"{length}_years"] = {
+            "wall_from_start": round(walls[False], 2),
+            "wall_shared_prefix": round(walls[True], 2),
+            "saving": round(saving, 3),
+        }
+        print(
+            f"(e) {len(configs)} scenarios x {replications} x {length}-year replications, "
+            f"one worker: from the start {walls[False]:.1f} s, sharing the prefix "
+            f"{walls[True]:.1f} s: {saving:.0%} saved"
+        )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--years", type=int, default=5)
@@ -130,6 +167,9 @@ def main() -> None:
     parser.add_argument("--batch-replications", type=int, default=8)
     parser.add_argument("--batch-years", type=int, default=2)
     parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument("--skip-prefix", action="store_true")
+    parser.add_argument("--prefix-replications", type=int, default=2)
+    parser.add_argument("--prefix-years", default="2,5", help="run lengths, comma-separated")
     parser.add_argument("--repeats", type=int, default=2, help="timings are the best of these")
     parser.add_argument(
         "--batch-repeats", type=int, default=3, help="batch timings are the best of these"
@@ -223,6 +263,11 @@ def main() -> None:
             f"jobs 1 {walls[1]:.1f} s, jobs 2 {walls[2]:.1f} s, "
             f"parallel efficiency {efficiency:.0%} "
             f"({cold:.0%} for the first 2-job run, which also starts the workers)"
+        )
+
+    if not args.skip_prefix:
+        report["shared_prefix"] = shared_prefix_saving(
+            [int(y) for y in args.prefix_years.split(",")], args.prefix_replications, args.seed
         )
 
     memory = peak_memory_mib(args.years, args.seed)

@@ -565,6 +565,9 @@ class RapidResponseExpansion(ScopedLever):
     extra_staff: Staff = 0
     acceptance: Probability | None = None
     close_hour: HourOfDay | None = None
+    # Virtual-ward places opened with the lever (on its own ramp, for the whole area),
+    # beyond any the area has at baseline (services.rapid_response.virtual_ward_places).
+    virtual_ward_places: Places = 0
 
 
 class AmbulancePathfinder(Lever):

@@ -202,8 +202,8 @@ def _rrt_hours(config: ModelConfig, _: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def _virtual_ward(config: ModelConfig, _: Mapping[str, np.ndarray]) -> np.ndarray:
-    places = config.services.rapid_response.virtual_ward_places
-    return np.full(config.run.years, float(places * DAYS_PER_YEAR))
+    schedule = daily_schedule(config, timeline_for(config))
+    return _yearly(config, np.asarray(schedule.virtual_ward_places, dtype=float))
 
 
 def _extra_appointments(config: ModelConfig, kpi: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -183,6 +183,7 @@ class DailySchedule:
     scoped lever's share in force is per practice (rows) per day (columns)."""
 
     rapid_response: RapidResponseTeams
+    virtual_ward_places: list[int]
     pathfinder_share: list[float]
     streamed_share_low: list[float]
     streamed_share_medium: list[float]
@@ -209,6 +210,12 @@ def daily_schedule(config: ModelConfig, timeline: Timeline) -> DailySchedule:
 
     return DailySchedule(
         rapid_response=rapid_response_teams(config, year),
+        virtual_ward_places=np.rint(
+            services.rapid_response.virtual_ward_places
+            + levers.rapid_response.virtual_ward_places * ramp_fraction(levers.rapid_response, year)
+        )
+        .astype(int)
+        .tolist(),
         pathfinder_share=(
             levers.ambulance_pathfinder.referral_share
             * ramp_fraction(levers.ambulance_pathfinder, year)

@@ -206,7 +206,7 @@ def test_diff_lists_exactly_the_parameters_that_differ() -> None:
     best = resolve(SCENARIOS / "best-case.toml").config
     rows = {path: (a, b) for path, a, b in config_differences(base, best)}
     assert rows["interventions.self_management.enabled"] == (False, True)
-    assert rows["services.rapid_response.virtual_ward_places"] == (0, 40)
+    assert rows["interventions.rapid_response.virtual_ward_places"] == (0, 40)
     assert "services.wards.beds" not in rows
     result = runner.invoke(
         app, ["diff", str(SCENARIOS / "base-case.toml"), str(SCENARIOS / "best-case.toml")]

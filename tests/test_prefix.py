@@ -31,9 +31,8 @@ def assert_same(shared: list, alone: list) -> None:
 
 def test_the_shipped_scenarios_match_running_each_from_the_start() -> None:
     configs = [small(p, years=2, factor=0.1) for p in default_scenario_paths()]
-    # Best case also changes a service from day 0 (a virtual ward): it runs on its own.
-    assert prefix_groups(configs) == [[0, 1], [2]]
-    assert shared_years([configs[0], configs[1]]) == 1
+    assert prefix_groups(configs) == [[0, 1, 2]]
+    assert shared_years(configs) == 1
     shared = run_sharing_prefix(configs, 0, 3)
     assert_same(shared, [run_replication(c, 0, 3) for c in configs])
     # The levers bind after the prefix: the scenarios do differ in the lever years.
@@ -66,6 +65,7 @@ def test_a_later_start_shares_more_years_and_a_service_change_shares_none(
         },
     ).renamed("late")
     assert shared_years([do_nothing, late]) == 3
+    # A scenario that changes a service, not a lever, differs from day 0: its own group.
     beds = with_overrides(do_nothing, {"services.wards.beds": 500}).renamed("beds")
     assert prefix_groups([do_nothing, beds]) == [[0], [1]]
     assert shared_years([do_nothing, do_nothing.renamed("same")]) == do_nothing.run.years

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import simpy
 
 from sim.annual import count_by_year, ratio, sum_by_year, sum_days_by_year
 from sim.care.base import CareContext, CareService, EpisodeBlock, Process, Report
@@ -91,9 +90,10 @@ class RapidResponse(CareService):
         self.teams = schedule.rapid_response
         self.rotas = [StaffRota(ctx.env, most) for most in self.teams.capacity]
         self.team_of_practice = self.teams.team_of_practice.tolist()
-        # Places on the virtual ward: a patient takes one only if one is free.
-        places = rrt.virtual_ward_places
-        self.virtual_ward = simpy.Resource(ctx.env, places) if places > 0 else None
+        # Places on the virtual ward by day (none: no virtual ward that day); a patient
+        # takes one only if one is free, and never waits for one.
+        self.virtual_ward_places = schedule.virtual_ward_places
+        self.on_virtual_ward = 0
         self.rec: RapidResponseRecords = self.records
 
     def connect(self) -> None:
@@ -167,11 +167,11 @@ class RapidResponse(CareService):
         pool.release(staff)
         acuity = b.acuity[j]
         managed = b.u_managed[j] < self.managed_share[acuity]
-        ward = self.virtual_ward
-        if managed and acuity > 0 and ward is not None:
-            managed = ward.count < ward.capacity
+        places = self.virtual_ward_places[self.ctx.day(env.now)]
+        if managed and acuity > 0 and places > 0:
+            managed = self.on_virtual_ward < places
             if managed:
-                place = ward.request()
+                self.on_virtual_ward += 1
                 rec.referral(referred, response, True, episode)
                 if traced:
                     note = "managed at home, on the virtual ward"
@@ -179,7 +179,7 @@ class RapidResponse(CareService):
                 self.finish(episode, MANAGED_AT_HOME, env.now)
                 self._follow_up(hours, team)
                 yield env.timeout(self.virtual_ward_hours)
-                ward.release(place)
+                self.on_virtual_ward -= 1
                 return
         rec.referral(referred, response, managed, episode)
         if traced:
