@@ -4,10 +4,11 @@ Scenarios that differ only in their levers are identical until the first lever
 starts: the warm-up and every report year before it (on common random numbers
 every draw is the same, and a lever's ramp is exactly zero before its start).
 One replication of such a group simulates that prefix once; at the first
-period of the lever years the process forks once per scenario (copy-on-write:
-the SimPy processes, queues and random streams are copied whole, which nothing
-else can do with SimPy's generators), and each child switches to its own
-scenario's levers and runs on to the horizon. The results are identical to
+period of the lever years the process forks once per scenario, one child at a
+time so a task never uses more than one core (copy-on-write: the SimPy
+processes, queues and random streams are copied whole, which nothing else can
+do with SimPy's generators), and each child switches to its own scenario's
+levers and runs on to the horizon. The results are identical to
 running each scenario from the start (``tests/test_prefix.py``).
 
 Forking needs ``os.fork`` and a process with no other threads doing work (a
@@ -122,11 +123,13 @@ def _run_group(
     sizes = np.array([s.rapid_response.capacity for s in schedules])
     capacity = sizes.max(axis=0).tolist()
     prefix_schedule = _with_capacity(schedules[0], capacity)
-    children: list[tuple[int, int]] = []
+    results: list[ReplicationResult] = []
     state: dict[str, Any] = {}
 
     def fork_at(first_day: int) -> None:
-        if first_day != switch_day or children:
+        """At the first lever year: one child per scenario, one at a time (so a task
+        uses one core), the parent waiting with the prefix untouched between them."""
+        if first_day != switch_day or results:
             return
         for k, config in enumerate(configs):
             read, write = os.pipe()
@@ -137,14 +140,14 @@ def _run_group(
                 switch(run, config, _with_capacity(schedules[k], capacity), switch_day)
                 return
             os.close(write)
-            children.append((pid, read))
+            results.append(_receive(pid, read))
         raise _Forked
 
     run = build(configs[0], replication, seed, schedule=prefix_schedule, before_period=fork_at)
     try:
         run.context.env.run_until(timeline.horizon_hours)
     except _Forked:
-        return _gather(children)
+        return results
     if "child" not in state:  # the fork point was never reached (cannot happen, but safe)
         return [run_replication(c, replication, seed) for c in configs]
     _finish_child(run, state["write"], time.perf_counter() - started)
@@ -200,13 +203,12 @@ def _finish_child(run: SimulationRun, write: int, seconds: float) -> None:
         os._exit(0)
 
 
-def _gather(children: list[tuple[int, int]]) -> list[ReplicationResult]:
-    results = []
-    for pid, read in children:
-        with os.fdopen(read, "rb") as pipe:
-            payload = pickle.load(pipe)
-        os.waitpid(pid, 0)
-        if isinstance(payload, BaseException):
-            raise payload
-        results.append(payload)
-    return results
+def _receive(pid: int, read: int) -> ReplicationResult:
+    """A child's result (read before waiting, so a large one cannot block its pipe)."""
+    with os.fdopen(read, "rb") as pipe:
+        payload = pickle.load(pipe)
+    os.waitpid(pid, 0)
+    if isinstance(payload, BaseException):
+        raise payload
+    assert isinstance(payload, ReplicationResult)
+    return payload

@@ -41,8 +41,10 @@ PLACE_COLUMNS = ["year", "financial_year", "locality", "metric", "value"]
 def place_metrics(ctx: CareContext) -> pd.DataFrame:
     """Long rows (year, financial_year, locality, metric, value) for every locality."""
     rec, tl, population = ctx.recorder, ctx.timeline, ctx.population
-    localities = np.asarray(population.locality)
     names = sorted(set(population.locality))
+    # Each practice's locality as a small integer code (comparing codes, not names, over
+    # a million episodes).
+    code_of_practice = np.array([names.index(n) for n in population.locality], dtype=np.int64)
     practice = np.frombuffer(rec.episode_practice, dtype=np.int64)
     readmission = np.frombuffer(rec.is_readmission, dtype=np.int8).astype(bool)
     arrival = np.frombuffer(rec.arrival_time, dtype=float)
@@ -54,11 +56,11 @@ def place_metrics(ctx: CareContext) -> pd.DataFrame:
     ucc_episode = np.asarray(ucc.episode, dtype=np.int64)
     admitted = np.asarray(wards.admission_episode, dtype=np.int64)
     composite = np.isin(np.asarray(wards.admission_group, dtype=np.int64), COMPOSITE_GROUPS)
-    place_of_episode = localities[practice] if practice.size else np.zeros(0, dtype=str)
+    place_of_episode = code_of_practice[practice]
     rows = []
-    for name in names:
-        here = place_of_episode == name
-        listed = population.list_size[localities == name].sum()
+    for code, name in enumerate(names):
+        here = place_of_episode == code
+        listed = population.list_size[code_of_practice == code].sum()
         m = {
             "population": listed * ctx.growth_by_year,
             "urgent_episodes": count_by_year(arrival, tl, here & ~readmission),
