@@ -345,7 +345,13 @@ def _run_missing(
     options: BatchOptions,
     on_progress: Progress | None,
 ) -> None:
-    share = options.share_prefix and options.backend != "dask" and can_fork()
+    # Sharing makes fewer, longer tasks: only where every worker still has one.
+    share = (
+        options.share_prefix
+        and options.backend != "dask"
+        and can_fork()
+        and wanted * len(prefix_groups(configs)) >= options.jobs
+    )
     tasks: list[Task] = []
     for r in range(wanted):
         missing = [c for c in configs if not _is_done(folder, manifest, c.scenario.name, r)]

@@ -558,9 +558,9 @@ class ExtendedGPAccess(ScopedLever):
 
 
 class RapidResponseExpansion(ScopedLever):
-    """More staff (``extra_staff`` on duty across the lever's scope, shared between its
-    teams by list size), a higher acceptance and later closing. Scopes need locality
-    teams (``services.rapid_response.teams``)."""
+    """More staff (``extra_staff`` on duty in each of the lever's scopes, the whole area
+    by default, shared between the scope's teams by list size), a higher acceptance and
+    later closing. Scopes need locality teams (``services.rapid_response.teams``)."""
 
     extra_staff: Staff = 0
     acceptance: Probability | None = None

@@ -44,6 +44,7 @@ from sim.replication import (
     run_replication,
     timeline_for,
 )
+from sim.timeline import DAYS_PER_YEAR
 
 LEVER_FIELDS = ("interventions", "scenario")  # what may differ within a group
 
@@ -116,7 +117,7 @@ def _run_group(
         return [run_replication(c, replication, seed) for c in configs]
     started = time.perf_counter()
     timeline = timeline_for(configs[0])
-    switch_day = timeline.warmup_days + years * 365
+    switch_day = timeline.warmup_days + years * DAYS_PER_YEAR
     schedules = [daily_schedule(c, timeline) for c in configs]
     # One rota big enough for every scenario's staffing (a rota's spare units are
     # held off duty, so its size does not change what patients see).
@@ -148,6 +149,10 @@ def _run_group(
         run.context.env.run_until(timeline.horizon_hours)
     except _Forked:
         return results
+    except BaseException as exc:
+        if "child" in state:  # a child never returns into its caller: report and leave
+            _send_and_exit(state["write"], exc)
+        raise
     if "child" not in state:  # the fork point was never reached (cannot happen, but safe)
         return [run_replication(c, replication, seed) for c in configs]
     _finish_child(run, state["write"], time.perf_counter() - started)
@@ -196,6 +201,12 @@ def _finish_child(run: SimulationRun, write: int, seconds: float) -> None:
         payload: Any = replication_result(run)
     except BaseException as exc:
         payload = exc
+    _send_and_exit(write, payload)
+
+
+def _send_and_exit(write: int, payload: Any) -> None:
+    """Pickle a result (or the exception that stopped the child) to the parent, then
+    end the child at once, whatever happens (it must never run its caller's code)."""
     try:
         with os.fdopen(write, "wb") as pipe:
             pickle.dump(payload, pipe, protocol=pickle.HIGHEST_PROTOCOL)
@@ -206,7 +217,14 @@ def _finish_child(run: SimulationRun, write: int, seconds: float) -> None:
 def _receive(pid: int, read: int) -> ReplicationResult:
     """A child's result (read before waiting, so a large one cannot block its pipe)."""
     with os.fdopen(read, "rb") as pipe:
-        payload = pickle.load(pipe)
+        try:
+            payload = pickle.load(pipe)
+        except EOFError:
+            _, status = os.waitpid(pid, 0)
+            raise RuntimeError(
+                f"a scenario forked from the shared prefix ended without a result "
+                f"(wait status {status})"
+            ) from None
     os.waitpid(pid, 0)
     if isinstance(payload, BaseException):
         raise payload

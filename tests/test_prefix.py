@@ -84,3 +84,16 @@ def test_a_batch_sharing_prefixes_writes_the_same_results(tmp_path: Path) -> Non
         for name in ("a", "b")
     )
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_failing_scenario_is_reported_by_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child never returns into its caller: its error is raised in the parent."""
+    import sim.prefix
+
+    def broken(*_: object) -> None:
+        raise ValueError("this scenario cannot switch")
+
+    monkeypatch.setattr(sim.prefix, "switch", broken)
+    configs = [small(p, years=2, factor=0.05) for p in default_scenario_paths()[:2]]
+    with pytest.raises(ValueError, match="cannot switch"):
+        run_sharing_prefix(configs, 0, 3)
