@@ -78,7 +78,6 @@ class RapidResponse(CareService):
     def __init__(self, ctx: CareContext, system: Any):
         super().__init__(ctx, system)
         rrt, schedule = ctx.config.services.rapid_response, ctx.schedule
-        self.schedule = schedule
         self.open_hour = rrt.open_hour
         self.travel = rrt.travel_hours_mean
         # A clinician must be free in time to travel and still meet the response target.
