@@ -18,7 +18,7 @@ from sim.metrics import metric as registered
 from sim.store import by_place
 
 # The figures shown for each locality (the chart draws the first).
-PLACE_METRICS = ("emergency_admissions_per_100k", "ae_attendances_all_types")
+TABLE_METRICS = ("emergency_admissions_per_100k", "ae_attendances_all_types")
 
 
 @dataclass
@@ -41,7 +41,7 @@ def build_places_section(
     localities = sorted(summary["locality"].unique())
     section = PlacesSection(localities=localities)
     for locality in localities:
-        for name in PLACE_METRICS:
+        for name in TABLE_METRICS:
             own = summary[
                 (summary["locality"] == locality)
                 & (summary["metric"] == name)

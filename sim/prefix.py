@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.config import ModelConfig
+from sim.config import ModelConfig, ScopedLever
 from sim.interventions import (
     DailySchedule,
     RapidResponseTeams,
@@ -62,7 +62,7 @@ def first_lever_year(config: ModelConfig) -> float:
             continue
         starts = (
             scope_start_years(lever, config.practices)
-            if hasattr(lever, "scopes")
+            if isinstance(lever, ScopedLever)
             else np.array([lever.start_year])
         )
         first = min(first, float(np.min(starts)))
@@ -71,10 +71,7 @@ def first_lever_year(config: ModelConfig) -> float:
 
 def shared_years(configs: Sequence[ModelConfig]) -> int:
     """Whole report years the scenarios share (0: nothing to share)."""
-    if len(configs) < 2:
-        return 0
-    first = configs[0].model_dump(exclude=set(LEVER_FIELDS))
-    if any(c.model_dump(exclude=set(LEVER_FIELDS)) != first for c in configs[1:]):
+    if len(configs) < 2 or len(prefix_groups(configs)) > 1:
         return 0
     start = min(first_lever_year(c) for c in configs)
     years = configs[0].run.years

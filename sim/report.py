@@ -30,7 +30,7 @@ from sim.formatting import money, pounds
 from sim.loading import project_root, read_toml
 from sim.metrics import HIGH_RISK_PERCENT, format_value
 from sim.metrics import metric as registered
-from sim.places_report import PLACE_METRICS, PlacesSection, build_places_section
+from sim.places_report import TABLE_METRICS, PlacesSection, build_places_section
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
 from sim.store import ResultsFolder, by_place, whole_area
 from sim.targets import BECAUSE_OF_PLAN, MET_WITHOUT_PLAN, RAG
@@ -906,7 +906,7 @@ def make_figures(root: Path, content: ReportContent) -> dict[str, Path]:
     place_summary = by_place(pd.read_csv(root / "summary.csv"))
     if not place_summary.empty:
         figures["places"] = charts.places(
-            place_summary, PLACE_METRICS[0], folder, f"{source} {BANDS}"
+            place_summary, TABLE_METRICS[0], folder, f"{source} {BANDS}"
         )
     if (root / DECOMPOSITION_FILE).exists():
         figures["contributions"] = charts.contributions(
