@@ -35,7 +35,8 @@ from sim.batch import (
     write_finance_outputs,
 )
 from sim.config import ModelConfig
-from sim.costs import investment, load_cost_inputs
+from sim.cost_file import load_cost_inputs
+from sim.costs import investment
 from sim.errors import InputError
 from sim.executors import Backend
 from sim.goal import GoalOutcome, GoalSettings
@@ -62,9 +63,10 @@ from sim.pricing import (
     write_pricing,
     write_pricing_record,
 )
-from sim.replication import ReplicationResult, run_replication, timeline_for
+from sim.replication import ReplicationResult, run_replication
 from sim.store import ResultsFolder, command_line, now_iso, write_csv
 from sim.tariffs import load_finance_inputs
+from sim.timeline import timeline_for
 
 if TYPE_CHECKING:
     from sim.calibration import Fit, FitIteration
@@ -273,7 +275,7 @@ def goal(
     from sim.goal_report import write_goal_outputs
     from sim.loading import area_dir, config_sha256
     from sim.store import write_json
-    from sim.targets import load_targets
+    from sim.target_file import load_targets
 
     settings = settings or GoalSettings()
     reference = resolve(Path(reference_file), area=area, overrides=overrides).config
@@ -382,7 +384,8 @@ def calibrate(
 ) -> Calibration:
     """Fit the area's baseline year to ``calibration/AREA/baseline.toml``; write
     ``fitted.toml``, ``fit_report.csv`` and the history (only if the fit changed)."""
-    from sim.calibration import fit, fit_report, fit_targets, load_baseline, write_outputs
+    from sim.baseline_file import load_baseline
+    from sim.calibration import fit, fit_report, fit_targets, write_outputs
     from sim.calibration import identifiability as refit_from_elsewhere
 
     folder = area_dir(area)

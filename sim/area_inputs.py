@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.costs import costs_file, load_cost_inputs
+from sim.baseline_file import load_baseline
+from sim.cost_file import costs_file, load_cost_inputs
 from sim.errors import InputError, InputProblem
-from sim.pricing import PROVIDERS_FILE, TARIFFS_FILE
-from sim.targets import load_targets
-from sim.tariffs import load_finance_inputs
+from sim.target_file import load_targets
+from sim.tariffs import PROVIDERS_FILE, TARIFFS_FILE, load_finance_inputs
 
 TARGETS_FILE = "targets.toml"
 BASELINE_FILE = "baseline.toml"
@@ -47,8 +47,6 @@ def check_area_inputs(folder: Path) -> AreaInputs:
     if (folder / TARGETS_FILE).exists():
         attempt(TARGETS_FILE, lambda: load_targets(folder / TARGETS_FILE))
     if (folder / BASELINE_FILE).exists():
-        from sim.calibration import load_baseline  # the fitting code, only when it is needed
-
         attempt(BASELINE_FILE, lambda: load_baseline(folder / BASELINE_FILE))
     providers, tariffs = folder / PROVIDERS_FILE, folder / TARIFFS_FILE
     if providers.exists() != tariffs.exists():

@@ -22,7 +22,7 @@ import pandas as pd
 
 from sim.area_inputs import TARGETS_FILE, check_area_inputs
 from sim.config import MAX_SEED, ModelConfig
-from sim.costs import COSTS_FILE, costs_file
+from sim.cost_file import COSTS_FILE, costs_file
 from sim.demonstrator import DEMONSTRATOR_FILE, evaluate_demonstrators
 from sim.errors import InputError, InputProblem
 from sim.executors import Backend, Task, run_unordered
@@ -53,7 +53,8 @@ from sim.store import (
     write_text,
 )
 from sim.summary import paired_differences, summarise
-from sim.targets import Growth, evaluate_targets, load_targets
+from sim.target_file import load_targets
+from sim.targets import Growth, evaluate_targets
 
 REFERENCE_SCENARIO = "do-nothing"
 # A default 5-year replication takes about 5 s on one core: 10,000 per scenario is days of

@@ -14,106 +14,28 @@ point shows whether the multipliers are identifiable.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import tomli_w
-from pydantic import Field, field_validator, model_validator
 
-from sim.config import ACUITIES, ModelConfig, StrictModel
+from sim.baseline_file import DERIVED_METRICS, Baseline, growth_factor
+from sim.config import ACUITIES, ModelConfig
 from sim.executors import Backend, Task, run_unordered
-from sim.loading import read_toml, validated_file, with_overrides
-from sim.metrics import metric, metric_names, roll_factor, years_between
+from sim.loading import with_overrides
+from sim.metrics import metric
 from sim.replication import run_replication
 from sim.store import write_text
 from sim.summary import t_interval
 
-DERIVED_METRICS: dict[str, Callable[[pd.Series], float]] = {
-    "readmissions_per_admission": lambda row: row["readmissions_30d"] / row["emergency_admissions"],
-    "ucc_transfer_share": lambda row: row["ucc_transfers_to_ae"] / row["ucc_attendances"],
-    "gp_sameday_consultations": lambda row: (
-        row["gp_urgent_appointments"] + row["gp_routine_sameday_served"]
-    ),
-    "acs_share_of_admissions": lambda row: row["acs_admissions"] / row["emergency_admissions"],
-    "direct_admission_share": lambda row: row["direct_admissions"] / row["emergency_admissions"],
-    "not_through_ae_share": lambda row: (
-        (row["direct_admissions"] + row["other_route_admissions"]) / row["emergency_admissions"]
-    ),
-    "gp_no_slot_share": lambda row: (
-        (row["gp_access_failures"] - row["gp_access_failures_closed"])
-        / (
-            row["gp_access_failures"]
-            - row["gp_access_failures_closed"]
-            + row["gp_urgent_appointments"]
-        )
-    ),
-}
 MIN_SHARE = 0.01
 K_BOUNDS = (0.2, 5.0)
 DAMPING = 0.6  # k <- k * (target / simulated) ** DAMPING: groups interact, full steps overshoot
-
-
-class BaselineFigure(StrictModel):
-    """A published or derived figure. ``value`` is as stated for ``year`` (the area's
-    baseline year when absent); a figure stated for another year is rolled to the
-    baseline year at the model's own growth (:func:`sim.indicators.roll_factor`)."""
-
-    metric: str
-    value: float = Field(gt=0)
-    year: str | None = Field(default=None, pattern=r"^\d{4}/\d{2}$")
-    unit: str
-    source: str
-    confidence: Literal["S", "P", "E"]
-    # 'local': from the area's own documents (also when an estimate derives from one);
-    # 'national': a national rate applied to the area. Default: local for S, else national.
-    basis: Literal["local", "national"]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _basis_from_confidence(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "basis" not in data:
-            return {**data, "basis": "local" if data.get("confidence") == "S" else "national"}
-        return data
-
-    @field_validator("metric")
-    @classmethod
-    def _reported(cls, metric: str) -> str:
-        known = metric_names() | set(DERIVED_METRICS)
-        if metric not in known:
-            close = difflib.get_close_matches(metric, sorted(known), n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            raise ValueError(f"{metric!r} is not a metric the model reports{hint}")
-        return metric
-
-    def years_to(self, baseline_year: str) -> int:
-        return 0 if self.year is None else years_between(self.year, baseline_year)
-
-    def rolled(self, config: ModelConfig) -> float:
-        """The figure carried to the config's baseline year."""
-        years = self.years_to(config.area.baseline_year)
-        return self.value * growth_factor(self.metric, years, config)
-
-
-def growth_factor(metric: str, years: int, config: ModelConfig) -> float:
-    """:func:`sim.indicators.roll_factor` at ``config``'s list growth and per-capita trend."""
-    return roll_factor(
-        metric, years, config.population.growth_per_year, config.demand.rate_trend_per_year
-    )
-
-
-class Baseline(StrictModel):
-    fitted: list[BaselineFigure] = Field(min_length=1)
-    held_out: list[BaselineFigure] = Field(default_factory=list)
-
-
-def load_baseline(path: Path) -> Baseline:
-    return validated_file(Baseline, read_toml(path), path)
 
 
 def _scaled(table: Any, k: float, cap: float | None = None) -> dict[str, float]:
@@ -497,7 +419,6 @@ def write_outputs(
 
 __all__: Sequence[str] = (
     "KNOBS",
-    "Baseline",
     "Fit",
     "FitIteration",
     "fit",
@@ -506,7 +427,6 @@ __all__: Sequence[str] = (
     "fit_status",
     "fit_targets",
     "identifiability",
-    "load_baseline",
     "parameter_changes",
     "write_outputs",
 )

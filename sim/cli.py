@@ -18,9 +18,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -34,16 +33,8 @@ from rich.progress import (
 from rich.table import Table
 
 from sim.area_inputs import check_area_inputs
-from sim.batch import (
-    REFERENCE_SCENARIO,
-    BatchOutcome,
-    checked_configs,
-)
 from sim.config import MAX_SEED, MAX_YEARS, ModelConfig
-from sim.demonstrator import DEMONSTRATOR_FILE
-from sim.demonstrator import statement as demonstrator_statement
 from sim.errors import InputError
-from sim.executors import Backend
 from sim.loading import (
     DEFAULT_AREA,
     OPTION,
@@ -54,28 +45,21 @@ from sim.loading import (
     list_area_dirs,
     load_practices,
     project_root,
+    provenance_lines,
     read_toml,
     resolve,
     results_root,
 )
 from sim.metrics import format_value
-from sim.store import ResultsFolder
-from sim.tables import (
-    annual_table,
-    compact_differences_table,
-    contribution_table,
-    differences_table,
-    discrepancy_table,
-    finance_table,
-    key_figures_table,
-    provenance_lines,
-    targets_overview_table,
-    targets_table,
-)
 
-# The report (matplotlib, python-docx, jinja2), calibration, sensitivity (SALib), sweep,
-# warm-up and decomposition are imported by the commands that use them: `ucsim --help`
-# and `ucsim validate` do not pay for them.
+if TYPE_CHECKING:
+    from sim.batch import BatchOutcome
+    from sim.executors import Backend
+
+# The simulation, pandas, the results folder, the tables, the report (matplotlib,
+# python-docx, jinja2), calibration, sensitivity (SALib), sweep, warm-up and decomposition
+# are imported by the commands that use them: `ucsim --help` and `ucsim validate` do not
+# pay for them.
 
 
 app = typer.Typer(
@@ -188,6 +172,8 @@ def _demonstrator_control(
 ) -> ModelConfig | None:
     """Do nothing on the demonstrator's area and years, when the run has a demonstrator
     but nothing to judge it against."""
+    from sim.batch import REFERENCE_SCENARIO
+
     pilots = [c for c in configs if c.scenario.demonstrator is not None]
     if not pilots or any(c.scenario.name == REFERENCE_SCENARIO for c in configs):
         return None
@@ -286,6 +272,8 @@ def run(
 ) -> None:
     """Simulate scenarios x replications and write a complete results folder and report."""
     import sim.api as api
+    from sim.batch import checked_configs
+    from sim.store import ResultsFolder
 
     console = Console(quiet=quiet)
     if resume is None:  # every input checked before anything starts
@@ -371,6 +359,20 @@ def run(
 def _print_outcome(console: Console, outcome: BatchOutcome, wide: bool = False) -> None:
     """The run's results for a terminal: a compact view that reads at 80 columns, or with
     ``wide`` every metric per scenario and the full targets table."""
+    import pandas as pd
+
+    from sim.demonstrator import DEMONSTRATOR_FILE
+    from sim.demonstrator import statement as demonstrator_statement
+    from sim.tables import (
+        annual_table,
+        compact_differences_table,
+        differences_table,
+        finance_table,
+        key_figures_table,
+        targets_overview_table,
+        targets_table,
+    )
+
     manifest = outcome.manifest
     reps = manifest["replications"]
     reference = manifest["reference_scenario"]
@@ -424,7 +426,7 @@ def _print_outcome(console: Console, outcome: BatchOutcome, wide: bool = False) 
 
 
 def _backend(choice: BackendChoice) -> Backend:
-    return cast(Backend, choice.value)
+    return cast("Backend", choice.value)
 
 
 def _print_files(console: Console, root: Path) -> None:
@@ -753,6 +755,7 @@ def decompose(
     """Each lever's contribution: re-run every scenario with one lever off at a time (same
     seed and replications), write decomposition.csv and refresh the report."""
     import sim.api as api
+    from sim.tables import contribution_table
 
     with _progress(quiet) as on_progress:
         table = api.decompose(
@@ -800,6 +803,8 @@ def finance(
     The run's own pricing at the folder's root is never changed; the report lists
     every pricing in the folder."""
     import sim.api as api
+    from sim.store import ResultsFolder
+    from sim.tables import discrepancy_table, finance_table
 
     priced = api.finance(results, overrides or [], name, providers, tariffs, force)
     tables, pricing_name, directory, files = (

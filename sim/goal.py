@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from sim.config import ModelConfig
-from sim.costs import CostInputs, investment, load_area_cost_inputs
+from sim.cost_file import CostInputs, load_area_cost_inputs
+from sim.costs import investment
 from sim.errors import InputError
 from sim.executors import Backend, Task, run_unordered
 from sim.goal_search import (
@@ -42,7 +43,8 @@ from sim.goal_search import (
 )
 from sim.loading import OPTION, area_dir, flatten, project_root, read_toml, tree_with
 from sim.store import ResultsFolder, whole_area
-from sim.targets import RAG, Growth, TargetSet, evaluate_targets
+from sim.target_file import RAG, TargetSet
+from sim.targets import Growth, evaluate_targets
 
 EVIDENCE_FILE = "evidence.toml"
 # Settings that switch with a lever rather than scale with it: when the lever is on at

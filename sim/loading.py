@@ -14,6 +14,7 @@ import csv
 import difflib
 import hashlib
 import io
+import json
 import os
 import re
 import sys
@@ -550,3 +551,33 @@ def validated_file(model: type[BaseModel], tree: Mapping[str, Any], path: Path) 
                 for e in exc.errors()
             ]
         ) from None
+
+
+def provenance_lines(flat: Mapping[str, object], notes: Mapping[str, ParameterNote]) -> list[str]:
+    """Resolved values as ``path = value  # unit [confidence] source (file)`` lines."""
+    lines = []
+    for path, value in flat.items():
+        note = _note_for(path, notes)
+        shown = (
+            json.dumps(value)
+            if isinstance(value, str)
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+        )
+        if note is None:
+            lines.append(f"{path} = {shown}")
+            continue
+        file = note.file.rsplit("/", 1)[-1]
+        confidence = f"[{note.confidence}] " if note.confidence else ""
+        lines.append(f"{path} = {shown}  # {note.unit}; {confidence}{note.source} ({file})")
+    return lines
+
+
+def _note_for(path: str, notes: Mapping[str, ParameterNote]) -> ParameterNote | None:
+    probe = path
+    while probe:
+        if probe in notes:
+            return notes[probe]
+        probe = probe.rpartition(".")[0]
+    return None

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from sim.store import whole_area
-from sim.targets import Growth, Target, TargetSet, required_level
+from sim.target_file import Target, TargetSet
+from sim.targets import Growth, required_level
 from sim.tariffs import ProviderBook
 
 RECONCILE_TOLERANCE = 0.5  # pounds

@@ -42,9 +42,8 @@ from sim.replication import (
     build,
     replication_result,
     run_replication,
-    timeline_for,
 )
-from sim.timeline import DAYS_PER_YEAR
+from sim.timeline import DAYS_PER_YEAR, timeline_for
 
 LEVER_FIELDS = ("interventions", "scenario")  # what may differ within a group
 

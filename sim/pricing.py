@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 
 from sim.config import ModelConfig
-from sim.costs import COSTS_FILE, CostInputs, investment, load_cost_inputs, net_position
+from sim.cost_file import COSTS_FILE, CostInputs, load_cost_inputs
+from sim.costs import investment, net_position
 from sim.finance import (
     Pricing,
     decompose_income_at_risk,
@@ -31,11 +32,15 @@ from sim.finance import (
 from sim.metrics import TRIM_POINTS_DAYS
 from sim.plan import plan_comparison, plan_discrepancies
 from sim.store import whole_area, write_csv, write_text
-from sim.tariffs import FinanceInputs, load_finance_inputs, with_tariff_changes
+from sim.tariffs import (
+    PROVIDERS_FILE,
+    TARIFFS_FILE,
+    FinanceInputs,
+    load_finance_inputs,
+    with_tariff_changes,
+)
 from sim.workbook import write_workbook
 
-PROVIDERS_FILE = "providers.toml"
-TARIFFS_FILE = "tariffs.toml"
 PRICINGS_DIR = "finance"
 DEFAULT_PRICING = "default"
 PRICING_FILE = "pricing.json"

@@ -20,7 +20,7 @@ from sim.interventions import DailySchedule, daily_schedule
 from sim.population import build_population
 from sim.recorder import CONTACTS, OUTCOME_GROUP, OUTCOMES, Recorder
 from sim.streams import RandomStreams
-from sim.timeline import Timeline
+from sim.timeline import Timeline, timeline_for
 
 EVENT_LOG_COLUMNS = (
     "time",
@@ -69,15 +69,6 @@ class ReplicationResult:
         frame.insert(0, "replication", self.replication)
         frame.insert(0, "scenario", self.scenario)
         return frame
-
-
-def timeline_for(config: ModelConfig) -> Timeline:
-    return Timeline(
-        start_date=config.area.start_date,
-        baseline_year=config.area.baseline_year,
-        years=config.run.years,
-        warmup_days=config.run.warmup_days,
-    )
 
 
 @dataclass

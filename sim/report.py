@@ -33,7 +33,7 @@ from sim.metrics import metric as registered
 from sim.places_report import TABLE_METRICS, PlacesSection, build_places_section
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, VALUE_AT_RISK
 from sim.store import ResultsFolder, by_place, whole_area
-from sim.targets import BECAUSE_OF_PLAN, MET_WITHOUT_PLAN, RAG
+from sim.target_file import BECAUSE_OF_PLAN, MET_WITHOUT_PLAN, RAG
 
 KEY_METRICS = ("emergency_admissions", "ae_attendances", "ucc_attendances", "bed_days")
 # The charts in the order the report shows them (their numbers follow it).

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
-from sim.loading import ParameterNote
 from sim.metrics import HEADLINE_METRICS, SHARE_METRICS, format_value
 from sim.metrics import metric as registered
 
@@ -27,36 +25,6 @@ def annual_table(
         if metric in annual.columns:
             table.add_row(metric, *(format_value(metric, v) for v in annual[metric]))
     return table
-
-
-def provenance_lines(flat: Mapping[str, object], notes: Mapping[str, ParameterNote]) -> list[str]:
-    """Resolved values as ``path = value  # unit [confidence] source (file)`` lines."""
-    lines = []
-    for path, value in flat.items():
-        note = _note_for(path, notes)
-        shown = (
-            json.dumps(value)
-            if isinstance(value, str)
-            else str(value).lower()
-            if isinstance(value, bool)
-            else str(value)
-        )
-        if note is None:
-            lines.append(f"{path} = {shown}")
-            continue
-        file = note.file.rsplit("/", 1)[-1]
-        confidence = f"[{note.confidence}] " if note.confidence else ""
-        lines.append(f"{path} = {shown}  # {note.unit}; {confidence}{note.source} ({file})")
-    return lines
-
-
-def _note_for(path: str, notes: Mapping[str, ParameterNote]) -> ParameterNote | None:
-    probe = path
-    while probe:
-        if probe in notes:
-            return notes[probe]
-        probe = probe.rpartition(".")[0]
-    return None
 
 
 def differences_table(

@@ -31,6 +31,8 @@ from sim.loading import (
 from sim.metrics import TRIM_POINTS_DAYS
 
 SimulatedActivity = Literal["non_elective", "ae", "ucc", "ambulance", "community", "none"]
+PROVIDERS_FILE = "providers.toml"
+TARIFFS_FILE = "tariffs.toml"
 FINANCIAL_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
 # An annual rate of change (uplift, growth): a fall of up to half, a rise of up to double.
 AnnualRate = Annotated[float, Field(ge=-0.5, le=1.0)]

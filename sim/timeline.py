@@ -10,8 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # annotations only: the calendar does not need the parameter models
+    from sim.config import ModelConfig
 
 HOURS_PER_DAY = 24.0
 DAYS_PER_YEAR = 365
@@ -83,3 +87,13 @@ class Timeline:
             bounds.extend(first + q for q in QUARTER_STARTS)
         bounds.append(self.total_days)
         return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def timeline_for(config: ModelConfig) -> Timeline:
+    """The run's calendar as a configuration states it."""
+    return Timeline(
+        start_date=config.area.start_date,
+        baseline_year=config.area.baseline_year,
+        years=config.run.years,
+        warmup_days=config.run.warmup_days,
+    )

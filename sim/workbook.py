@@ -31,13 +31,8 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from sim.costs import (
-    INVESTMENT,
-    NET_POSITION,
-    PROVIDER_INCOME_AT_RISK,
-    SPEND_AVOIDED,
-    CostInputs,
-)
+from sim.cost_file import CostInputs
+from sim.costs import INVESTMENT, NET_POSITION, PROVIDER_INCOME_AT_RISK, SPEND_AVOIDED
 from sim.finance import BLOCK, MARGINAL_RATE, READMISSION_RULE, effect_order
 from sim.store import atomic_write
 from sim.tariffs import FinanceInputs, financial_year_label, financial_year_start

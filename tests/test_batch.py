@@ -19,7 +19,7 @@ from sim.cli import app
 from sim.config import ModelConfig
 from sim.precision import ReplicationRule, relative_precision
 from sim.store import ResultsFolder, config_from_toml, config_to_toml, whole_area
-from sim.targets import STATUSES
+from sim.target_file import STATUSES
 from tests.conftest import scaled
 
 pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from sim.baseline_file import load_baseline
 from sim.calibration import (
     KNOBS,
     fit,
     fit_status,
-    load_baseline,
     parameter_changes,
     simulate_baseline,
 )

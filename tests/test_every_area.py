@@ -45,7 +45,7 @@ def test_ucsim_run_completes_for_every_area(area: str, tmp_path: Path) -> None:
         assert (out / name).exists(), name
     targets = pd.read_csv(out / "targets.csv")
     stated = set(targets["target_id"])
-    from sim.targets import load_targets
+    from sim.target_file import load_targets
 
     assert stated == {t.id for t in load_targets(out / "targets.toml").target}  # none dropped
     html = (out / "report.html").read_text()

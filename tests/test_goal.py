@@ -116,7 +116,7 @@ def small_goal(do_nothing, tmp_path_factory):
     from sim.batch import model_growth
     from sim.goal import GoalSettings, run_goal
     from sim.loading import project_root, resolve
-    from sim.targets import Target, TargetSet
+    from sim.target_file import Target, TargetSet
     from tests.conftest import scaled
 
     shrink = {"run__warmup_days": 30, "run__years": 2}
@@ -235,10 +235,11 @@ def test_a_plain_batch_of_the_chosen_mix_reproduces_its_confirmed_p_met(small_go
 def test_a_mix_costs_the_sum_of_its_levers(do_nothing, tmp_path) -> None:
     """Each costed item belongs to one lever, so pricing levers one at a time and adding
     equals pricing the whole mix (what lets the search price 6,561 mixes cheaply)."""
-    from sim.costs import load_area_cost_inputs
+    from sim.cost_file import load_area_cost_inputs
     from sim.goal import GoalCosts, SimulationOracle, default_space
     from sim.loading import area_dir, project_root, resolve
-    from sim.targets import Growth, TargetSet
+    from sim.target_file import TargetSet
+    from sim.targets import Growth
 
     best = resolve(project_root() / "scenarios" / "best-case.toml").config
     space = default_space(do_nothing, best)

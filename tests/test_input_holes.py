@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from sim.cli import app
 from sim.errors import InputError
 from sim.loading import project_root, resolve
-from sim.targets import load_targets
+from sim.target_file import load_targets
 
 SCENARIO = str(project_root() / "scenarios" / "do-nothing.toml")
 
@@ -153,7 +153,7 @@ def test_target_files_are_validated_like_scenarios(tmp_path: Path, edit, rule) -
 
 
 def test_a_baseline_figure_must_be_a_metric_the_model_reports(tmp_path: Path) -> None:
-    from sim.calibration import load_baseline
+    from sim.baseline_file import load_baseline
 
     text = (project_root() / "calibration" / "dudley" / "baseline.toml").read_text()
     path = tmp_path / "baseline.toml"

@@ -176,7 +176,7 @@ def test_one_locality_team_expanded_alone(small: ModelConfig) -> None:
     """A lever scoped to one locality team adds staff there only, and only that team's
     utilisation falls; the others' staffing and referrals are untouched."""
     from sim.interventions import rapid_response_teams
-    from sim.replication import timeline_for
+    from sim.timeline import timeline_for
 
     base = with_teams(small)
     grown = with_teams(small, extra_staff=2, ramp_years=0.0, scopes=[{"localities": [PLACE]}])
@@ -204,7 +204,7 @@ def test_one_locality_team_expanded_alone(small: ModelConfig) -> None:
 
 def test_area_wide_extra_staff_is_shared_by_list_size(small: ModelConfig) -> None:
     from sim.interventions import rapid_response_teams, share_out
-    from sim.replication import timeline_for
+    from sim.timeline import timeline_for
 
     grown = with_teams(small, extra_staff=7, ramp_years=0.0)
     tl = timeline_for(grown)

@@ -18,8 +18,8 @@ import pytest
 
 from sim.config import ModelConfig
 from sim.loading import with_overrides
-from sim.replication import run_replication, timeline_for
-from sim.timeline import Timeline
+from sim.replication import run_replication
+from sim.timeline import Timeline, timeline_for
 from tests.conftest import scaled
 from tests.simpy_reference import PathwayRecords, ae_and_wards
 

@@ -21,7 +21,7 @@ from sim.documents import write_report
 from sim.formatting import pounds
 from sim.loading import with_overrides
 from sim.report import _calibration_note, whole
-from sim.targets import STATUSES
+from sim.target_file import STATUSES
 from tests.conftest import scaled
 
 pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not

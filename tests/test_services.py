@@ -14,9 +14,9 @@ from sim.config import ModelConfig
 from sim.engine import Engine
 from sim.interventions import daily_schedule
 from sim.population import build_population
-from sim.replication import timeline_for
 from sim.resources import AgendaPool, BookedRota, BookedServers, Waiting
 from sim.streams import RandomStreams
+from sim.timeline import timeline_for
 from tests.simpy_reference import rota_clock
 
 

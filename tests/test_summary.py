@@ -8,7 +8,8 @@ from scipy import stats
 
 from sim.precision import PrecisionCheck, ReplicationRule, relative_precision
 from sim.summary import paired_differences, summarise, t_interval
-from sim.targets import RAGRule, Target, TargetSet, evaluate_targets
+from sim.target_file import RAGRule, Target, TargetSet
+from sim.targets import evaluate_targets
 from tests.conftest import long_kpis as kpis
 
 

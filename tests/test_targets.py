@@ -10,15 +10,8 @@ import pytest
 from sim.loading import area_dir
 from sim.plan import target_discrepancies
 from sim.report import share_of_requirement, signed_range
-from sim.targets import (
-    MET_WITHOUT_PLAN,
-    Growth,
-    StatedBaseline,
-    Target,
-    TargetSet,
-    evaluate_targets,
-    load_targets,
-)
+from sim.target_file import MET_WITHOUT_PLAN, StatedBaseline, Target, TargetSet, load_targets
+from sim.targets import Growth, evaluate_targets
 from tests.conftest import long_kpis as frame
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from sim.api import follow, run_one
 from sim.config import ModelConfig
-from sim.replication import timeline_for
+from sim.timeline import timeline_for
 from tests.conftest import scaled
 
 
