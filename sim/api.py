@@ -29,6 +29,7 @@ import pandas as pd
 from sim.batch import (
     BatchOptions,
     BatchOutcome,
+    EstimateCallback,
     resume_batch,
     run_batch,
     saved_target_contradictions,
@@ -140,11 +141,14 @@ def run_many(
     trace: int | None = None,
     on_progress: ProgressCallback | None = None,
     on_batch_done: Callable[[BatchOutcome], None] | None = None,
+    on_estimate: EstimateCallback | None = None,
 ) -> BatchOutcome:
     """A batch into a new results folder; ``replications=None`` chooses the count by
     precision. ``report=True`` also writes report.html and board_paper.docx (as ``ucsim
     run`` does); ``trace=N`` follows N patients in every scenario into trace.csv.
-    ``on_batch_done`` sees the results before the (slower) report is written."""
+    ``on_batch_done`` sees the results before the (slower) report is written;
+    ``on_estimate`` the planned replications and their expected time, after the first
+    wave."""
     options = BatchOptions(
         replications=replications,
         seed=seed,
@@ -155,7 +159,7 @@ def run_many(
         max_replications=max_replications,
         report=report,
     )
-    outcome = run_batch(list(configs), Path(out), options, on_progress)
+    outcome = run_batch(list(configs), Path(out), options, on_progress, on_estimate)
     if on_batch_done is not None:
         on_batch_done(outcome)
     finish_report(outcome.folder)
@@ -171,10 +175,11 @@ def resume(
     scheduler: str | None = None,
     on_progress: ProgressCallback | None = None,
     on_batch_done: Callable[[BatchOutcome], None] | None = None,
+    on_estimate: EstimateCallback | None = None,
 ) -> BatchOutcome:
     """Finish an interrupted batch from its results folder, and its report if it had one
     coming (a run stopped while writing its report is finished too)."""
-    outcome = resume_batch(Path(out), jobs, backend, scheduler, on_progress)
+    outcome = resume_batch(Path(out), jobs, backend, scheduler, on_progress, on_estimate)
     if on_batch_done is not None:
         on_batch_done(outcome)
     finish_report(outcome.folder)
@@ -290,7 +295,9 @@ def goal(
         "ambition_file": str(Path(ambition_file).resolve()),
         "area": reference.area.name,
         "overrides": list(overrides),
-        "settings": {k: v for k, v in settings.__dict__.items() if k not in ("jobs", "backend")},
+        "settings": {  # where it runs is not what it computes
+            k: v for k, v in settings.__dict__.items() if k not in ("jobs", "backend", "scheduler")
+        },
         "config_sha256": [config_sha256(reference), config_sha256(ambition)],
     }
     request = json.loads(json.dumps(request))  # as goal.json will hold it (lists, not tuples)
@@ -438,6 +445,9 @@ def sweep(
     jobs: int = 1,
     backend: Backend = "loky",
     on_progress: ProgressCallback | None = None,
+    *,
+    scheduler: str | None = None,
+    on_estimate: EstimateCallback | None = None,
 ) -> tuple[BatchOutcome, pd.DataFrame]:
     """A grid of parameter values (``vary``: ``path=start:stop:step`` or ``path=a,b,c``),
     each with replications; writes sweep.csv and sweep.png into ``out``."""
@@ -445,8 +455,10 @@ def sweep(
 
     variations = [parse_variation(text) for text in vary]
     grid(config, variations)  # every grid point validated before anything starts
-    options = BatchOptions(replications=replications, seed=seed, jobs=jobs, backend=backend)
-    outcome, table = run_sweep(config, variations, Path(out), options, on_progress)
+    options = BatchOptions(
+        replications=replications, seed=seed, jobs=jobs, backend=backend, scheduler=scheduler
+    )
+    outcome, table = run_sweep(config, variations, Path(out), options, on_progress, on_estimate)
     plot_sweep(table, variations, Path(out) / "sweep.png")
     return outcome, table
 
@@ -462,6 +474,10 @@ def sensitivity(
     seed: int | None = None,
     jobs: int = 1,
     on_progress: ProgressCallback | None = None,
+    *,
+    backend: Backend = "loky",
+    scheduler: str | None = None,
+    on_estimate: EstimateCallback | None = None,
 ) -> pd.DataFrame:
     """Rank parameters by how much they move emergency admissions and income at risk:
     ``oneway`` (a tornado, tornado.png) or ``morris`` (SALib screening). ``params`` are
@@ -469,13 +485,22 @@ def sensitivity(
     from sim.sensitivity import default_ranges, morris, one_way, parse_range, plot_tornado
 
     ranges = [parse_range(t) for t in params] if params else default_ranges(config)
-    options = BatchOptions(replications=replications, seed=seed, jobs=jobs, backend="loky")
+    options = BatchOptions(
+        replications=replications, seed=seed, jobs=jobs, backend=backend, scheduler=scheduler
+    )
     folder = Path(out)
     if method == "morris":
         return morris(
-            config, reference, ranges, folder, options, trajectories, on_progress=on_progress
+            config,
+            reference,
+            ranges,
+            folder,
+            options,
+            trajectories,
+            on_progress=on_progress,
+            on_estimate=on_estimate,
         )
-    table = one_way(config, reference, ranges, folder, options, on_progress).table
+    table = one_way(config, reference, ranges, folder, options, on_progress, on_estimate).table
     final_year = timeline_for(config).financial_year(config.run.years - 1)
     title = f"{config.area.display_name}: {config.scenario.name}, {final_year}"
     plot_tornado(table, folder / "tornado.png", title)
@@ -542,6 +567,7 @@ def decompose(
     jobs: int = 1,
     backend: Backend = "loky",
     on_progress: Callable[[int, int], None] | None = None,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Each lever's contribution: every scenario re-run with one lever off at a time (same
     seed and replications); writes decomposition.csv and refreshes the report."""
@@ -551,7 +577,7 @@ def decompose(
     root = Path(results)
     folder = ResultsFolder(root)
     pricer = income_pricer(root, folder.read_manifest()["reference_scenario"])
-    table = decompose_results(folder, backend, jobs, on_progress, pricer)
+    table = decompose_results(folder, backend, jobs, on_progress, pricer, scheduler)
     write_report(root, ("html", "docx"))
     return table
 

@@ -25,6 +25,7 @@ from sim.config import MAX_SEED, ModelConfig
 from sim.cost_file import COSTS_FILE, costs_file
 from sim.demonstrator import DEMONSTRATOR_FILE, evaluate_demonstrators
 from sim.errors import InputError, InputProblem
+from sim.estimate import Estimate, FirstWave
 from sim.executors import Backend, Task, run_unordered
 from sim.loading import OPTION, area_dir, config_sha256
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, target_discrepancies
@@ -62,6 +63,7 @@ REFERENCE_SCENARIO = "do-nothing"
 MAX_REPLICATIONS = 10_000
 AREA_INPUTS = (TARGETS_FILE, PROVIDERS_FILE, TARIFFS_FILE, "fit_report.csv")
 Progress = Callable[[int, int, str], None]
+EstimateCallback = Callable[[Estimate], None]
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,13 @@ def run_batch(
     out: Path,
     options: BatchOptions,
     on_progress: Progress | None = None,
+    on_estimate: EstimateCallback | None = None,
 ) -> BatchOutcome:
-    """Run every scenario for the same replications into a new results folder."""
+    """Run every scenario for the same replications into a new results folder.
+
+    ``on_estimate`` receives, once, the planned replications and the time the rest should
+    take, when every worker has finished its first task.
+    """
     check_options(options)
     _check_batch(configs)
     check_area_inputs(area_dir(configs[0].area.name))  # before anything runs, not after
@@ -189,7 +196,7 @@ def run_batch(
     }
     staged.write_manifest(manifest)
     os.replace(staging, out)  # atomic; an empty --out folder is replaced
-    return _execute(folder, manifest, list(configs), options, on_progress)
+    return _execute(folder, manifest, list(configs), options, on_progress, on_estimate)
 
 
 def checked_configs(folder: ResultsFolder, manifest: dict[str, Any]) -> list[ModelConfig]:
@@ -213,6 +220,7 @@ def resume_batch(
     backend: Backend | None = None,
     scheduler: str | None = None,
     on_progress: Progress | None = None,
+    on_estimate: EstimateCallback | None = None,
 ) -> BatchOutcome:
     """Finish an interrupted batch: only the missing replications are run."""
     folder = ResultsFolder(out)
@@ -234,7 +242,7 @@ def resume_batch(
     manifest["status"] = "running"
     manifest.setdefault("resumed", []).append({"at": now_iso(), "command": command_line()})
     folder.write_manifest(manifest)
-    return _execute(folder, manifest, configs, options, on_progress)
+    return _execute(folder, manifest, configs, options, on_progress, on_estimate)
 
 
 def check_options(options: BatchOptions) -> None:
@@ -295,6 +303,7 @@ def _execute(
     configs: list[ModelConfig],
     options: BatchOptions,
     on_progress: Progress | None,
+    on_estimate: EstimateCallback | None = None,
 ) -> BatchOutcome:
     seed = int(manifest["seed"])
     rule = None
@@ -311,7 +320,8 @@ def _execute(
     checked = options.min_replications - 1  # the rule sees every count from the minimum on
     try:
         while True:
-            _run_missing(folder, manifest, configs, wanted, seed, options, on_progress)
+            _run_missing(folder, manifest, configs, wanted, seed, options, on_progress, on_estimate)
+            on_estimate = None  # said once, from the first round
             if rule is None:
                 reason = f"fixed by the user (--replications {wanted})"
                 break
@@ -345,6 +355,7 @@ def _run_missing(
     seed: int,
     options: BatchOptions,
     on_progress: Progress | None,
+    on_estimate: EstimateCallback | None = None,
 ) -> None:
     # Sharing makes fewer, longer tasks: only where every worker still has one.
     share = (
@@ -367,6 +378,11 @@ def _run_missing(
         on_progress(done, total, "replications")
     for scenario, r in pending:
         manifest["runs"][f"{scenario}/{r}"] = {"status": "pending"}
+    wave = _first_wave(options, len(configs), pending, tasks, done)
+    left_in_task = {
+        (c.scenario.name, t.replication): t for t in tasks for c in (t.config, *t.sharing)
+    }
+    unfinished = {id(t): 1 + len(t.sharing) for t in tasks}
     started = time.perf_counter()
     for result in run_unordered(tasks, options.backend, options.jobs, options.scheduler):
         sha = manifest["scenarios"][result.scenario]["config_sha256"]
@@ -385,8 +401,33 @@ def _run_missing(
         done += 1
         if on_progress:
             on_progress(done, total, "replications")
+        if on_estimate is not None:
+            task = left_in_task[(result.scenario, result.replication)]
+            unfinished[id(task)] -= 1
+            estimate = wave.finished(1, task_complete=unfinished[id(task)] == 0)
+            if estimate is not None:
+                on_estimate(estimate)
     manifest["wall_seconds"] = round(
         manifest.get("wall_seconds", 0.0) + time.perf_counter() - started, 3
+    )
+
+
+def _first_wave(
+    options: BatchOptions,
+    scenarios: int,
+    pending: list[tuple[str, int]],
+    tasks: list[Task],
+    done_before: int,
+) -> FirstWave:
+    """The first wave of a round; automatic replications may run up to their cap."""
+    cap = None if options.replications is not None else options.max_replications * scenarios
+    return FirstWave(
+        unit="replications",
+        planned=len(pending),
+        tasks=len(tasks),
+        workers=options.jobs if options.backend != "sequential" else 1,
+        ceiling=None if cap is None else cap - done_before,
+        ceiling_reason="the precision rule needs all",
     )
 
 

@@ -34,6 +34,8 @@ from sim.store import write_text
 from sim.summary import t_interval
 
 MIN_SHARE = 0.01
+TOLERANCE = 0.02  # every fitted figure within 2%: converged
+MAX_ITERATIONS = 30
 K_BOUNDS = (0.2, 5.0)
 DAMPING = 0.6  # k <- k * (target / simulated) ** DAMPING: groups interact, full steps overshoot
 
@@ -194,8 +196,8 @@ def fit(
     seed: int = 1,
     jobs: int = 1,
     start: Mapping[str, float] | None = None,
-    tolerance: float = 0.02,
-    max_iterations: int = 30,
+    tolerance: float = TOLERANCE,
+    max_iterations: int = MAX_ITERATIONS,
     on_iteration: Callable[[FitIteration], None] | None = None,
     backend: Backend = "loky",
     scheduler: str | None = None,

@@ -54,6 +54,7 @@ from sim.metrics import format_value
 
 if TYPE_CHECKING:
     from sim.batch import BatchOutcome
+    from sim.estimate import Estimate
     from sim.executors import Backend
 
 # The simulation, pandas, the results folder, the tables, the report (matplotlib,
@@ -328,7 +329,13 @@ def run(
             shown = functools.partial(_print_outcome, console, wide=wide)
             if resume is not None:
                 outcome = api.resume(
-                    resume, jobs, _backend(backend), scheduler, on_progress, on_batch_done=shown
+                    resume,
+                    jobs,
+                    _backend(backend),
+                    scheduler,
+                    on_progress,
+                    on_batch_done=shown,
+                    on_estimate=_estimate_printer(quiet),
                 )
             else:
                 outcome = api.run_many(
@@ -345,6 +352,7 @@ def run(
                     trace=trace,
                     on_progress=on_progress,
                     on_batch_done=shown,
+                    on_estimate=_estimate_printer(quiet),
                 )
         except KeyboardInterrupt:
             folder = resume or out
@@ -425,7 +433,21 @@ def _print_outcome(console: Console, outcome: BatchOutcome, wide: bool = False) 
     console.print(f"wall time: {manifest.get('wall_seconds', 0):.1f} s")
 
 
-def _backend(choice: BackendChoice) -> Backend:
+def _estimate_printer(quiet: bool) -> Callable[[Estimate], None]:
+    """Say the plan and its expected time once the first wave is done (stderr, like the
+    progress), so a long command can be stopped before the time is spent."""
+    err = Console(stderr=True, quiet=quiet)
+
+    def say(estimate: Estimate) -> None:
+        err.print(estimate.statement(), markup=False, highlight=False)
+
+    return say
+
+
+def _backend(choice: BackendChoice, scheduler: str | None = None) -> Backend:
+    """The backend chosen; a scheduler address is refused without Dask (it would be ignored)."""
+    if scheduler is not None and choice != BackendChoice.dask:
+        raise InputError.single(OPTION, "--scheduler", scheduler, "only used with --backend dask")
     return cast("Backend", choice.value)
 
 
@@ -551,6 +573,7 @@ def sweep(
     backend: Annotated[
         BackendChoice, typer.Option(help="Where replications run.")
     ] = BackendChoice.loky,
+    scheduler: SchedulerOpt = None,
     out: Annotated[Path | None, typer.Option(help="Results folder.")] = None,
     overrides: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", metavar="")] = False,
@@ -564,7 +587,16 @@ def sweep(
     folder = out or _default_out(f"sweep-{base.area.name}")
     with _progress(quiet) as on_progress, _terminate_as_interrupt():
         outcome, table = api.sweep(
-            base, vary, folder, replications, seed, jobs, _backend(backend), on_progress
+            base,
+            vary,
+            folder,
+            replications,
+            seed,
+            jobs,
+            _backend(backend),
+            on_progress,
+            scheduler=scheduler,
+            on_estimate=_estimate_printer(quiet),
         )
     console = Console(quiet=quiet)
     last = table[
@@ -611,6 +643,8 @@ def sensitivity(
     trajectories: Annotated[int, typer.Option(min=2, help="Morris trajectories.")] = 6,
     seed: SeedOpt = None,
     jobs: JobsOpt = DEFAULT_JOBS,
+    backend: BackendOpt = BackendChoice.loky,
+    scheduler: SchedulerOpt = None,
     out: Annotated[Path | None, typer.Option(help="Results folder.")] = None,
     overrides: SetOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", metavar="")] = False,
@@ -636,6 +670,9 @@ def sensitivity(
             seed,
             jobs,
             on_progress,
+            backend=_backend(backend),
+            scheduler=scheduler,
+            on_estimate=_estimate_printer(quiet),
         )
     score = "swing" if method == Method.oneway else "mu_star"
     ranges = len(dict.fromkeys(table["parameter"]))
@@ -670,20 +707,38 @@ def calibrate(
 ) -> None:
     """Fit the area's baseline year to calibration/AREA/baseline.toml; write fitted.toml."""
     import sim.api as api
-    from sim.calibration import FitIteration
+    from sim.calibration import MAX_ITERATIONS, TOLERANCE, FitIteration
+    from sim.estimate import duration
 
     progress = Console(stderr=True)
     started = time.perf_counter()
 
     def show(label: str, step: FitIteration) -> None:
         worst = max(step.relative_errors.items(), key=lambda item: abs(item[1]))
+        elapsed = time.perf_counter() - started
         progress.print(
             f"{label} iteration {step.iteration + 1}: worst error {worst[1]:+.1%} "
-            f"({worst[0]}), {time.perf_counter() - started:.0f} s"
+            f"({worst[0]}), {elapsed:.0f} s"
         )
+        if label == "fit" and step.iteration == 0:  # the first wave: say what is planned
+            again = ", and as long again for the identifiability refit" if identifiability else ""
+            progress.print(
+                f"planned: up to {MAX_ITERATIONS} iterations of {replications} replications "
+                f"on {jobs} workers, stopping once every fitted figure is within "
+                f"{TOLERANCE:.0%}; the first took {duration(elapsed)}: up to "
+                f"{duration(elapsed * (MAX_ITERATIONS - 1))} more{again}",
+                highlight=False,
+            )
 
     done = api.calibrate(
-        area, replications, seed, jobs, _backend(backend), scheduler, identifiability, show
+        area,
+        replications,
+        seed,
+        jobs,
+        _backend(backend, scheduler),
+        scheduler,
+        identifiability,
+        show,
     )
     result, report, ident, changed, folder = (
         done.fit,
@@ -748,6 +803,7 @@ def decompose(
     backend: Annotated[
         BackendChoice, typer.Option(help="Where replications run.")
     ] = BackendChoice.loky,
+    scheduler: SchedulerOpt = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", metavar="", help="Print nothing but errors.")
     ] = False,
@@ -761,8 +817,9 @@ def decompose(
         table = api.decompose(
             results,
             jobs,
-            _backend(backend),
+            _backend(backend, scheduler),
             None if on_progress is None else lambda d, t: on_progress(d, t, "lever re-runs"),
+            scheduler,
         )
     written = [results / "report.html", results / "board_paper.docx"]
     if not quiet:
@@ -868,7 +925,7 @@ def warmup(
             replications,
             seed,
             jobs,
-            _backend(backend),
+            _backend(backend, scheduler),
             scheduler,
             None if on_progress is None else lambda d, t: on_progress(d, t, "replications"),
         )
@@ -965,6 +1022,7 @@ def goal(
     backend: Annotated[
         BackendChoice, typer.Option(help="Where replications run.")
     ] = BackendChoice.loky,
+    scheduler: SchedulerOpt = None,
     out: Annotated[
         Path | None,
         typer.Option(metavar="DIR", help="Goal folder (default results/goal-AREA-TIME)."),
@@ -992,7 +1050,9 @@ def goal(
                 f"uses the recorded request; leave out {', '.join(given)}",
             )
         request = api.goal_request(resume)
-        settings = GoalSettings.recorded(request["settings"], jobs, backend.value)
+        settings = GoalSettings.recorded(
+            request["settings"], jobs, _backend(backend, scheduler), scheduler
+        )
         reference_file, ambition_file = (
             Path(request["reference_file"]),
             Path(request["ambition_file"]),
@@ -1011,7 +1071,8 @@ def goal(
             budget_replications=budget_replications,
             max_seconds=None if max_time is None else max_time * 60,
             jobs=jobs,
-            backend=backend.value,
+            backend=_backend(backend, scheduler),
+            scheduler=scheduler,
             targets=tuple(targets or ()),
             levers=tuple(levers or ()),
         )

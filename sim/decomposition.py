@@ -89,6 +89,7 @@ def run_decomposition(
     jobs: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
     income: IncomePricer | None = None,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Re-run every scenario without each of its levers and return the contributions.
 
@@ -98,7 +99,7 @@ def run_decomposition(
     kpis = whole_area(kpis)  # a results folder's table also holds each locality's rows
     tasks = decomposition_tasks(configs, reference, replications, seed)
     parts = []
-    for done, result in enumerate(run_unordered(tasks, backend, jobs), start=1):
+    for done, result in enumerate(run_unordered(tasks, backend, jobs, scheduler), start=1):
         parts.append(result.rows if income is not None else _decomposed(result.rows))
         if on_progress is not None:
             on_progress(done, len(tasks))
@@ -122,6 +123,7 @@ def decompose_results(
     jobs: int = 1,
     on_progress: Callable[[int, int], None] | None = None,
     income: IncomePricer | None = None,
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Decompose a finished run in its results folder; writes ``decomposition.csv``."""
     manifest = folder.read_manifest()
@@ -137,6 +139,7 @@ def decompose_results(
         jobs,
         on_progress,
         income,
+        scheduler,
     )
     write_csv(folder.root / DECOMPOSITION_FILE, table)
     return table

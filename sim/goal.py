@@ -32,6 +32,7 @@ from sim.config import ModelConfig
 from sim.cost_file import CostInputs, load_area_cost_inputs
 from sim.costs import investment
 from sim.errors import InputError
+from sim.estimate import duration
 from sim.executors import Backend, Task, run_unordered
 from sim.goal_search import (
     Budget,
@@ -213,6 +214,7 @@ class SimulationOracle:
         jobs: int = 1,
         backend: Backend = "loky",
         on_simulated: Callable[[int], None] | None = None,
+        scheduler: str | None = None,
     ):
         self.store = ResultsFolder(folder)
         self.reference = reference
@@ -222,6 +224,7 @@ class SimulationOracle:
         self.seed = seed
         self.jobs = jobs
         self.backend: Backend = backend
+        self.scheduler = scheduler
         self.on_simulated = on_simulated
         self.keys: list[TargetKey] | None = None  # fixed at the first evaluation
         self.excluded: list[dict[str, str]] = []
@@ -242,7 +245,7 @@ class SimulationOracle:
             for r in replications
             if not self.store.replication_path(config.scenario.name, r).exists()
         ]
-        for result in run_unordered(missing, self.backend, self.jobs):
+        for result in run_unordered(missing, self.backend, self.jobs, self.scheduler):
             self.store.write_replication(result.scenario, result.replication, result.rows)
             self.simulated += 1
             if self.on_simulated is not None:
@@ -364,18 +367,23 @@ class GoalSettings:
     max_seconds: float | None = None
     jobs: int = 1
     backend: Backend = "loky"
+    scheduler: str | None = None  # a Dask scheduler's address (where it runs: not recorded)
     targets: tuple[str, ...] = ()
     levers: tuple[str, ...] = ()
 
     @classmethod
     def recorded(
-        cls, values: Mapping[str, Any], jobs: int = 1, backend: Backend = "loky"
+        cls,
+        values: Mapping[str, Any],
+        jobs: int = 1,
+        backend: Backend = "loky",
+        scheduler: str | None = None,
     ) -> GoalSettings:
-        """Settings as goal.json records them (lists for tuples), with this run's jobs."""
+        """Settings as goal.json records them (lists for tuples), with where this run runs."""
         fields: dict[str, Any] = {
             k: tuple(v) if isinstance(v, list) else v for k, v in values.items()
         }
-        return cls(**fields, jobs=jobs, backend=backend)
+        return cls(**fields, jobs=jobs, backend=backend, scheduler=scheduler)
 
     @property
     def rule(self) -> SequentialRule:
@@ -430,6 +438,25 @@ def choose_targets(targets: TargetSet, chosen: Sequence[str]) -> TargetSet:
     return targets.model_copy(update={"target": kept})
 
 
+def pace(one_replication: float, settings: GoalSettings) -> str:
+    """How long the search's steps should take, from one replication's wall time."""
+    each = one_replication / max(1, settings.jobs)  # the workers share a candidate's
+    text = (
+        f"one replication took {duration(one_replication)}; with {settings.jobs} "
+        f"worker{'s' if settings.jobs != 1 else ''} a candidate's {settings.first} to "
+        f"{settings.most} replications take about {duration(settings.first * each)} to "
+        f"{duration(settings.most * each)}"
+    )
+    if settings.budget_replications is not None:
+        text += (
+            f"; the budget of {settings.budget_replications:,} replications about "
+            f"{duration(settings.budget_replications * each)}"
+        )
+    if settings.max_seconds is not None:
+        text += f"; the search stops after {duration(settings.max_seconds)}"
+    return text + f", then confirms on {settings.confirm} fresh replications"
+
+
 def run_goal(
     reference: ModelConfig,
     ambition: ModelConfig,
@@ -446,10 +473,21 @@ def run_goal(
     last_year = last_target_year(chosen_targets, ())
     space = default_space(reference, ambition, settings.fractions, only=settings.levers)
     oracle = SimulationOracle(
-        out, reference, space, chosen_targets, growth, seed, settings.jobs, settings.backend
+        out,
+        reference,
+        space,
+        chosen_targets,
+        growth,
+        seed,
+        settings.jobs,
+        settings.backend,
+        scheduler=settings.scheduler,
     )
     inputs = load_area_cost_inputs(area_dir(reference.area.name))
+    started = time.monotonic()
     reference_kpis = oracle.kpis([reference], range(1))
+    if oracle.simulated:  # not when resuming with it stored
+        say(pace(time.monotonic() - started, settings))
     # the last target year the run reaches (a target beyond the run has no cost to weigh)
     simulated = sorted(set(reference_kpis["financial_year"].astype(str)))
     cost_year = max((y for y in simulated if y <= last_year), default=simulated[-1])
@@ -484,6 +522,7 @@ def run_goal(
         confirm_seed,
         settings.jobs,
         settings.backend,
+        scheduler=settings.scheduler,
     )
     confirm.keys = oracle.keys
     for label, found in (

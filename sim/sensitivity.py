@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.batch import PROVIDERS_FILE, TARIFFS_FILE, BatchOptions, Progress, run_batch
+from sim.batch import (
+    PROVIDERS_FILE,
+    TARIFFS_FILE,
+    BatchOptions,
+    EstimateCallback,
+    Progress,
+    run_batch,
+)
 from sim.config import ModelConfig
 from sim.errors import InputError
 from sim.finance import simulated_income
@@ -153,6 +160,7 @@ def one_way(
     out: Path,
     options: BatchOptions,
     on_progress: Progress | None = None,
+    on_estimate: EstimateCallback | None = None,
 ) -> Tornado:
     settings: list[dict[str, Any]] = []
     for r in ranges:
@@ -161,7 +169,7 @@ def one_way(
     configs, pairs = _variants(scenario, reference, settings, "ow")
     all_configs = [reference, scenario, *configs]
     pairs[scenario.scenario.name] = reference.scenario.name
-    outcome = run_batch(all_configs, out, options, on_progress)
+    outcome = run_batch(all_configs, out, options, on_progress, on_estimate)
     results = _final_year_outputs(outcome.kpis, pairs, out / PROVIDERS_FILE, out / TARIFFS_FILE)
     by = results.set_index(["scenario", "replication"])
     base_name = scenario.scenario.name
@@ -215,6 +223,7 @@ def morris(
     trajectories: int = 6,
     seed: int = 1,
     on_progress: Progress | None = None,
+    on_estimate: EstimateCallback | None = None,
 ) -> pd.DataFrame:
     """Morris elementary effects (SALib): mu*, mu and sigma for each output."""
     from SALib.analyze import morris as analyse
@@ -231,7 +240,7 @@ def morris(
         for row in points
     ]
     configs, pairs = _variants(scenario, reference, settings, "mo")
-    outcome = run_batch([reference, *configs], out, options, on_progress)
+    outcome = run_batch([reference, *configs], out, options, on_progress, on_estimate)
     results = _final_year_outputs(outcome.kpis, pairs, out / PROVIDERS_FILE, out / TARIFFS_FILE)
     means = results.groupby("scenario")[list(OUTPUTS)].mean()
     names = [c.scenario.name for c in configs if c.scenario.name in pairs]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.batch import BatchOptions, BatchOutcome, Progress, run_batch
+from sim.batch import BatchOptions, BatchOutcome, EstimateCallback, Progress, run_batch
 from sim.config import ModelConfig
 from sim.errors import InputError
 from sim.loading import OPTION, parse_override, with_overrides
@@ -90,9 +90,10 @@ def run_sweep(
     out: Path,
     options: BatchOptions,
     on_progress: Progress | None = None,
+    on_estimate: EstimateCallback | None = None,
 ) -> tuple[BatchOutcome, pd.DataFrame]:
     points = grid(base, variations)
-    outcome = run_batch([config for _, config in points], out, options, on_progress)
+    outcome = run_batch([config for _, config in points], out, options, on_progress, on_estimate)
     values = pd.DataFrame([{"scenario": c.scenario.name, **v} for v, c in points])
     table = outcome.summary.merge(values, on="scenario", how="left")
     table.insert(0, "base_scenario", base.scenario.name)

@@ -221,7 +221,7 @@ def test_fuzzed_run_flags_are_refused_by_name_or_start_a_valid_run(
     combination is checked without simulating."""
     started: list[tuple[Any, ...]] = []
 
-    def stand_in(configs, out, options, on_progress=None):
+    def stand_in(configs, out, options, on_progress=None, on_estimate=None):
         check_options(options)  # as run_batch does first
         started.append((configs, out, options))
         raise _WouldRun
