@@ -13,10 +13,11 @@ than the annual metrics gives the task a ``measure``: a module-level function
 from __future__ import annotations
 
 import gc
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -127,7 +128,28 @@ def run_unordered(
         raise ValueError(f"unknown backend {backend!r}")
 
 
+# A Dask task costs a round trip to the scheduler (milliseconds, more on a real cluster):
+# tasks shorter than this are sent in batches, sized from the first wave's own timings.
+SHORT_TASK_SECONDS = 2.0
+
+
+def batch_size(seconds_per_task: float, remaining: int, workers: int) -> int:
+    """Tasks per Dask submission: enough to last ``SHORT_TASK_SECONDS``, but never so many
+    that a worker would go without (at least two batches per worker remain)."""
+    if seconds_per_task >= SHORT_TASK_SECONDS or remaining <= 2 * workers:
+        return 1
+    wanted = math.ceil(SHORT_TASK_SECONDS / max(seconds_per_task, 1e-3))
+    return max(1, min(wanted, remaining // (2 * workers)))
+
+
+def run_task_batch(tasks: Sequence[Task]) -> list[TaskResult]:
+    """Several tasks in one worker call, in order (runs in a Dask worker)."""
+    return [result for task in tasks for result in run_tasks(task)]
+
+
 def _run_dask(tasks: Sequence[Task], jobs: int, scheduler: str | None) -> Iterator[TaskResult]:
+    """Each task on a Dask worker; a lost worker's tasks are re-run elsewhere by Dask, with
+    the same results (a task is a pure function of its config, replication and seed)."""
     if any(task.sharing for task in tasks):  # forking in a threaded Dask worker is unsafe
         raise ValueError("tasks sharing a prefix run on the sequential or loky backends")
     from dask.distributed import Client, LocalCluster, as_completed
@@ -141,14 +163,25 @@ def _run_dask(tasks: Sequence[Task], jobs: int, scheduler: str | None) -> Iterat
     else:
         client = Client(scheduler)
     try:
-        futures = [
-            client.submit(
-                run_task, task, key=f"ucsim-{task.key[0]}-{task.key[1]}-{task.seed}", pure=False
-            )
-            for task in tasks
-        ]
-        for future in as_completed(futures):
-            yield future.result()
+        workers = jobs if cluster is not None else max(1, sum(client.nthreads().values()))
+        queue = list(tasks)
+
+        def submit(batch: Sequence[Task]) -> Any:
+            first = batch[0]
+            key = f"ucsim-{first.key[0]}-{first.key[1]}-{first.seed}-{len(batch)}"
+            return client.submit(run_task_batch, list(batch), key=key, pure=False)
+
+        # The first wave one task each: its timings size the batches of the rest.
+        wave, queue = queue[:workers], queue[workers:]
+        futures = as_completed([submit([task]) for task in wave])
+        for future in futures:
+            results = future.result()
+            yield from results
+            if queue:
+                size = batch_size(results[0].seconds, len(queue), workers)
+                for start in range(0, len(queue), size):
+                    futures.add(submit(queue[start : start + size]))
+                queue = []
     finally:
         client.close()
         if cluster is not None:
