@@ -5,17 +5,25 @@ Measures, in one process and one run:
       microseconds per urgent episode and per resource use;
   (b) the floor reference (benchmarks/floor.py) on the same number of
       resource uses, and the ratio per resource use;
-  (c) a batch with --jobs 1 and --jobs 2 and the parallel efficiency;
-  (d) peak memory of one replication in a fresh process;
-  (e) the shared prefix: the shipped scenarios as one sequential batch with and
-      without simulating their shared warm-up and baseline year once.
+  (c) a batch (the shipped scenarios x ``--batch-replications`` x
+      ``--batch-years``) at 1, 2, 4 ... usable workers: wall time, efficiency,
+      the median task time and its slowdown, the serial remainder;
+  (d) the serial part taken apart (worker start-up, saving results, tables and
+      finance, the rest) and the efficiency it predicts at 8 and 16 workers,
+      checked against the largest worker count measured here;
+  (e) a whole `ucsim run` process of one replication against that replication
+      in-process (start-up, import, command, teardown), and `ucsim --help` and
+      `ucsim validate` as new processes;
+  (f) the shared prefix: the shipped scenarios as one sequential batch with and
+      without simulating their shared warm-up and baseline year once;
+  (g) growth: one replication at 0.5, 1, 2 and 4 times the list size for 1, 5
+      and 10 years, each in a fresh process: microseconds per episode and peak
+      memory, with memory fitted as fixed + bytes per episode.
 Timings are the best of ``--repeats`` (default 2) runs, model and floor
-interleaved, and of ``--batch-repeats`` (default 3) batch runs alternating 1
-and 2 jobs: this machine's speed drifts by 10-35% over minutes. The first
-2-job batch also starts the worker processes (about 0.8 s here); its
-efficiency is printed too. Appends one JSON line to results/benchmarks.jsonl
-(untracked); ``--record`` appends it to the tracked benchmarks/results.jsonl
-instead, for a measurement meant to be committed.
+interleaved: this machine's speed drifts by 10-35% over minutes. ``--full`` runs
+the issue's batch (48 five-year replications) in (c). Appends one JSON line to
+results/benchmarks.jsonl (untracked); ``--record`` appends it to the tracked
+benchmarks/results.jsonl instead, for a measurement meant to be committed.
 """
 
 from __future__ import annotations
@@ -24,8 +32,6 @@ import argparse
 import json
 import platform
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +39,17 @@ from pathlib import Path
 import simpy
 
 from benchmarks.floor import run_floor
+from benchmarks.growth import growth_table
+from benchmarks.scaling import (
+    decompose,
+    header,
+    predictions,
+    scaling_table,
+    usable_cores,
+    worker_counts,
+    worker_start_seconds,
+)
+from benchmarks.startup import one_run, quick_commands
 from sim.batch import BatchOptions, run_batch
 from sim.loading import default_scenario_paths, resolve, with_overrides
 from sim.replication import run_replication
@@ -95,30 +112,6 @@ def count_resource_uses(config, seed: int) -> int:
     return counted["uses"] + sum(pool.granted for pool in pools)
 
 
-def peak_memory_mib(years: int, seed: int) -> float:
-    """Peak resident memory of one replication, in a fresh process.
-
-    Read from the process's own high-water mark (``VmHWM``, Linux): ``ru_maxrss``
-    in a child also counts the parent's pages it was forked with, which made
-    this figure include the benchmark process itself (640 MiB reported when a
-    replication alone peaked at ~450 MiB).
-    """
-    code = (
-        "import resource; from pathlib import Path;"
-        "from sim.loading import resolve, default_scenario_paths, with_overrides;"
-        "from sim.replication import run_replication;"
-        "c = resolve(default_scenario_paths()[0]).config;"
-        f"c = with_overrides(c, {{'run.years': {years}}});"
-        f"run_replication(c, 0, {seed});"
-        "status = Path('/proc/self/status');"
-        "hwm = [l for l in status.read_text().splitlines() if l.startswith('VmHWM')]"
-        " if status.exists() else [];"
-        "print(hwm[0].split()[1] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(done.stdout.strip().splitlines()[-1]) / 1024
-
-
 def shared_prefix_saving(
     years: list[int], replications: int, seed: int
 ) -> dict[str, dict[str, float]]:
@@ -147,7 +140,7 @@ def shared_prefix_saving(
             "saving": round(saving, 3),
         }
         print(
-            f"(e) {len(configs)} scenarios x {replications} x {length}-year replications, "
+            f"(f) {len(configs)} scenarios x {replications} x {length}-year replications, "
             f"one worker: from the start {walls[False]:.1f} s, sharing the prefix "
             f"{walls[True]:.1f} s: {saving:.0%} saved"
         )
@@ -167,13 +160,16 @@ def main() -> None:
     parser.add_argument("--batch-replications", type=int, default=8)
     parser.add_argument("--batch-years", type=int, default=2)
     parser.add_argument("--skip-batch", action="store_true")
+    parser.add_argument(
+        "--full", action="store_true", help="(c) on 48 five-year replications (3 x 16)"
+    )
+    parser.add_argument("--skip-growth", action="store_true")
+    parser.add_argument("--growth-factors", default="0.5,1,2,4", help="list size multiples")
+    parser.add_argument("--growth-years", default="1,5,10", help="run lengths")
     parser.add_argument("--skip-prefix", action="store_true")
     parser.add_argument("--prefix-replications", type=int, default=2)
     parser.add_argument("--prefix-years", default="2,5", help="run lengths, comma-separated")
     parser.add_argument("--repeats", type=int, default=2, help="timings are the best of these")
-    parser.add_argument(
-        "--batch-repeats", type=int, default=3, help="batch timings are the best of these"
-    )
     args = parser.parse_args()
 
     base = resolve(default_scenario_paths()[0]).config
@@ -228,51 +224,90 @@ def main() -> None:
     )
 
     if not args.skip_batch:
-        batch_config = with_overrides(base, {"run.years": args.batch_years})
-        runs: dict[int, list[float]] = {1: [], 2: []}
-        for jobs in (1, 2) * args.batch_repeats:
-            with tempfile.TemporaryDirectory() as tmp:
-                started = time.perf_counter()
-                run_batch(
-                    [batch_config],
-                    Path(tmp) / "run",
-                    BatchOptions(
-                        replications=args.batch_replications,
-                        seed=args.seed,
-                        jobs=jobs,
-                        backend="loky",
-                    ),
-                )
-                runs[jobs].append(time.perf_counter() - started)
-        walls = {jobs: min(times) for jobs, times in runs.items()}
-        efficiency = walls[1] / (2 * walls[2])
-        # The first 2-job run also starts the workers (loky reuses them after), as
-        # every new `ucsim run` does once: reported beside the best, not hidden in it.
-        cold = walls[1] / (2 * runs[2][0])
-        report["batch"] = {
-            "replications": args.batch_replications,
-            "years": args.batch_years,
-            "wall_jobs_1": round(walls[1], 2),
-            "wall_jobs_2": round(walls[2], 2),
-            "parallel_efficiency": round(efficiency, 3),
-            "parallel_efficiency_starting_workers": round(cold, 3),
-            "all_walls": {str(jobs): [round(t, 2) for t in times] for jobs, times in runs.items()},
-        }
+        reps, length = (16, 5) if args.full else (args.batch_replications, args.batch_years)
+        counts = worker_counts(usable_cores())
+        report["scaling_header"] = header(reps, length)
         print(
-            f"(c) batch of {args.batch_replications} x {args.batch_years}-year replications: "
-            f"jobs 1 {walls[1]:.1f} s, jobs 2 {walls[2]:.1f} s, "
-            f"parallel efficiency {efficiency:.0%} "
-            f"({cold:.0%} for the first 2-job run, which also starts the workers)"
+            f"(c) {report['scaling_header']['batch']}, shared prefix off (one task = one "
+            f"replication); {report['scaling_header']['usable_cores']} usable cores, "
+            f"{report['scaling_header']['physical_cores']} physical"
         )
+        rows = scaling_table(counts, reps, length, args.seed)
+        report["scaling"] = [
+            {
+                k: (round(v, 3) if isinstance(v, float) else v)
+                for k, v in r.items()
+                if k != "task_seconds"
+            }
+            for r in rows
+        ]
+        start = worker_start_seconds(max(counts))
+        parts = decompose(rows, start)
+        predicted = predictions(rows, parts, sorted({*counts, 8, 16}))
+        report["serial_decomposition"] = {
+            "worker_start_s": round(parts.worker_start, 3),
+            "saving_per_result_s": round(parts.saving_per_result, 4),
+            "finalising_s": round(parts.finalising, 3),
+            "other_s": round(parts.other, 3),
+        }
+        report["predicted"] = predicted
+        print(
+            f"(d) serial parts: starting {max(counts)} workers {parts.worker_start:.2f} s, "
+            f"saving {parts.saving_per_result * 1000:.0f} ms a result (overlapping the "
+            f"workers but for the last), tables and finance {parts.finalising:.2f} s, the "
+            f"rest {parts.other:.2f} s"
+        )
+        check = predicted["check"]
+        print(
+            f"    the method at {check['workers']} workers: predicted "
+            f"{check['predicted_wall_s']:.1f} s, measured {check['measured_wall_s']:.1f} s"
+        )
+        for row in predicted["rows"]:
+            if row["workers"] in (8, 16):
+                print(
+                    f"    predicted at {row['workers']:>2} workers, "
+                    f"tasks x{row['task_slowdown']:.2f}: "
+                    f"wall {row['wall_s']:.1f} s, efficiency {row['efficiency']:.0%}"
+                )
+
+    whole = one_run(args.years, args.seed, args.repeats)
+    quick = quick_commands()
+    ratio = whole["wall_s"] / model_seconds
+    report["whole_process"] = {
+        **{k: round(v, 3) for k, v in whole.items()},
+        "in_process_s": round(model_seconds, 3),
+        "ratio": round(ratio, 3),
+        "quick_commands_s": quick,
+    }
+    print(
+        f"(e) whole `ucsim run` of one {args.years}-year replication: {whole['wall_s']:.2f} s "
+        f"(start-up {whole['interpreter_start_s']:.2f}, import {whole['import_s']:.2f}, "
+        f"command {whole['command_s']:.2f}, teardown {whole['teardown_s']:.2f}) against "
+        f"{model_seconds:.2f} s in-process: {ratio:.2f}x; `ucsim --help` {quick['help']:.2f} s, "
+        f"`ucsim validate` {quick['validate']:.2f} s"
+    )
 
     if not args.skip_prefix:
         report["shared_prefix"] = shared_prefix_saving(
             [int(y) for y in args.prefix_years.split(",")], args.prefix_replications, args.seed
         )
 
-    memory = peak_memory_mib(args.years, args.seed)
-    report["peak_memory_mib"] = round(memory, 1)
-    print(f"(d) peak memory of one {args.years}-year replication: {memory:.0f} MiB")
+    if not args.skip_growth:
+        factors = [float(f) for f in args.growth_factors.split(",")]
+        lengths = [int(y) for y in args.growth_years.split(",")]
+        print(f"(g) growth: one replication at {factors} x the list, {lengths} years")
+        growth = growth_table(factors, lengths, args.seed)
+        report["growth"] = growth
+        low, high = growth["us_per_episode_range"]
+        print(
+            f"    {low:.2f} to {high:.2f} us per episode; memory {growth['memory_fixed_mib']:.0f} "
+            f"MiB + {growth['memory_bytes_per_episode']:.0f} bytes per episode (worst cell "
+            f"{growth['memory_fit_worst_relative_error']:.0%} off the line)"
+        )
+        same = [r for r in growth["rows"] if r["factor"] == 1.0 and r["years"] == args.years]
+        if same:
+            report["peak_memory_mib"] = round(same[0]["peak_mib"], 1)
+
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report["benchmark_process_peak_mib"] = round(own, 1)
     target = RECORD if args.record else LOCAL

@@ -190,11 +190,11 @@ def finish_report(folder: ResultsFolder) -> bool:
     """Write the report of a finished batch whose manifest says it is still pending; the
     manifest says "pending" until every file is written, so a kill in this phase leaves a
     run that ``resume`` completes. Returns whether a report was written."""
-    from sim.documents import write_report
-
     manifest = folder.read_manifest()
     if manifest.get("report") != "pending":
-        return False
+        return False  # without loading the report's libraries (about 1 s)
+    from sim.documents import write_report
+
     write_report(folder.root)
     manifest["report"] = "written"
     folder.write_manifest(manifest)

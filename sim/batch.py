@@ -386,7 +386,8 @@ def _run_missing(
     started = time.perf_counter()
     for result in run_unordered(tasks, options.backend, options.jobs, options.scheduler):
         sha = manifest["scenarios"][result.scenario]["config_sha256"]
-        parts = [result.rows.assign(locality=None)]
+        # The whole area's rows have no locality: typed as parquet reads it back (str).
+        parts = [result.rows.assign(locality=pd.array([None] * len(result.rows), dtype="str"))]
         if result.place_rows is not None and len(result.place_rows):
             parts.append(result.place_rows)
         rows = pd.concat(parts, ignore_index=True).assign(config_sha256=sha)[list(KPI_COLUMNS)]

@@ -255,6 +255,13 @@ def _final_total(kpis: pd.DataFrame, inputs: FinanceInputs, reference: str) -> p
 def pricing_sensitivity(kpis: pd.DataFrame, inputs: FinanceInputs, reference: str) -> pd.DataFrame:
     """Income at risk (all simulated lines, final year) under each alternative pricing
     assumption, beside the pricing's own: a repricing, no re-simulation."""
+    if not (kpis["scenario"] != reference).any():  # nothing is at risk against itself
+        return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
+    # Only the first and the final year are priced: a year's income reads that year's
+    # activity, and the first year's (the marginal-rate threshold, the reconciliation's
+    # baseline income), never another's. The same figures for 2 of 5 years' work.
+    years = kpis["year"]
+    kpis = kpis[(years == years.min()) | (years == years.max())]
     base = _final_total(kpis, inputs, reference)
     if base.empty:
         return pd.DataFrame(columns=SENSITIVITY_COLUMNS)

@@ -152,6 +152,9 @@ class ResultsFolder:
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        # Replications this object saved, kept so that a batch builds its tables without
+        # reading back what it has just written (the frames are the ones read from disk).
+        self._saved: dict[tuple[str, int], pd.DataFrame] = {}
 
     @property
     def manifest_path(self) -> Path:
@@ -208,6 +211,7 @@ class ResultsFolder:
 
     def write_replication(self, scenario: str, replication: int, frame: pd.DataFrame) -> None:
         write_parquet(self.replication_path(scenario, replication), frame)
+        self._saved[(scenario, replication)] = frame.reset_index(drop=True)
 
     def has_replication(self, scenario: str, replication: int) -> bool:
         return self.replication_path(scenario, replication).exists()
@@ -216,7 +220,12 @@ class ResultsFolder:
         self, scenario: str, replications: Iterable[int], places: bool = False
     ) -> pd.DataFrame:
         """Saved replications' rows for the whole area (``places``: the localities')."""
-        frames = [pd.read_parquet(self.replication_path(scenario, r)) for r in replications]
+        frames = [
+            self._saved[(scenario, r)]
+            if (scenario, r) in self._saved
+            else pd.read_parquet(self.replication_path(scenario, r))
+            for r in replications
+        ]
         table = pd.concat(frames, ignore_index=True)
         return by_place(table) if places else whole_area(table)
 

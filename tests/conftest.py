@@ -8,8 +8,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from sim.area_scale import scaled_area
 from sim.config import ModelConfig
-from sim.loading import project_root, resolve, with_overrides
+from sim.loading import project_root, resolve
 
 ROOT = project_root()
 SCENARIOS = ROOT / "scenarios"
@@ -29,33 +30,7 @@ def long_kpis(values: dict[tuple[str, int, int], float], metric: str = "m") -> p
 
 def scaled(config: ModelConfig, factor: float, **overrides: Any) -> ModelConfig:
     """Dudley shrunk (or grown) by ``factor``: list sizes and every capacity scale together."""
-    s = config.services
-    practices = [
-        p.model_copy(update={"list_size": max(1, round(p.list_size * factor))})
-        for p in config.practices
-    ]
-    clinicians = [max(1, round(c * factor)) for c in s.ae.clinicians_by_hour]
-    minors = [
-        max(0, min(round(m * factor), c - 1))
-        for m, c in zip(s.ae.minors_clinicians_by_hour, clinicians, strict=True)
-    ]
-    teams = {name: max(1, round(n * factor)) for name, n in s.rapid_response.teams.items()}
-    changes: dict[str, Any] = {
-        "services.wards.beds": max(1, round(s.wards.beds * factor)),
-        "services.wards.onward_care_places": max(1, round(s.wards.onward_care_places * factor)),
-        "services.ae.clinicians_by_hour": clinicians,
-        "services.ae.minors_clinicians_by_hour": minors,
-        "services.ae.triage_staff": max(1, round(s.ae.triage_staff * factor)),
-        "services.ucc.clinicians": max(1, round(s.ucc.clinicians * factor)),
-        "services.ambulance.vehicles": max(1, round(s.ambulance.vehicles * factor)),
-        "services.rapid_response.staff": sum(teams.values())
-        if teams
-        else max(1, round(s.rapid_response.staff * factor)),
-        "services.rapid_response.teams": teams,
-    }
-    changes.update({k.replace("__", "."): v for k, v in overrides.items()})
-    grown = with_overrides(config, changes)
-    return grown.model_copy(update={"practices": tuple(practices)})
+    return scaled_area(config, factor, **overrides)
 
 
 @pytest.fixture(scope="session")

@@ -59,6 +59,21 @@ def test_results_folder_is_complete(sequential: pd.DataFrame, tiny_pair, tmp_pat
     assert len(targets) > 0
 
 
+def test_the_tables_are_built_from_the_saved_frames_without_reading_them_back(
+    tiny_pair, tmp_path: Path
+) -> None:
+    outcome = run_batch(tiny_pair, tmp_path / "run", BatchOptions(replications=2, seed=5))
+    fresh = ResultsFolder(outcome.folder.root)  # knows only the files
+    names = [c.scenario.name for c in tiny_pair]
+    read = {(n, p): fresh.read_replications(n, range(2), p) for n in names for p in (False, True)}
+    for saved in (outcome.folder.root / "replications").rglob("*.parquet"):
+        saved.unlink()  # the batch's own folder object still has every frame, typed alike
+    for (name, places), frame in read.items():
+        pd.testing.assert_frame_equal(
+            outcome.folder.read_replications(name, range(2), places), frame
+        )
+
+
 def test_resolved_config_reloads_exactly(tiny_pair: list[ModelConfig], tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text(config_to_toml(tiny_pair[1]))

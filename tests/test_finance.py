@@ -37,7 +37,8 @@ from sim.finance import (
 from sim.loading import project_root
 from sim.metrics import TRIM_POINTS_DAYS, excess_bed_days_metric
 from sim.plan import plan_amounts, plan_discrepancies
-from sim.tariffs import load_finance_inputs, uplift_factor
+from sim.pricing import _final_total, pricing_sensitivity, sensitivity_settings
+from sim.tariffs import load_finance_inputs, uplift_factor, with_tariff_changes
 from tests.conftest import scaled
 
 pytestmark = pytest.mark.slow  # the slow tier: `make test` (CI) runs it, plain `pytest` does not
@@ -176,7 +177,7 @@ def test_block_contract_pays_its_line_whatever_the_activity() -> None:
     assert paid["plan"] == pytest.approx(500 * per_contact.price("community.per_contact"))
 
 
-def synthetic_kpis(seed: int = 0, reps: int = 5) -> pd.DataFrame:
+def synthetic_kpis(seed: int = 0, reps: int = 5, years: int = 2) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     metrics = {
         "emergency_admissions": 30000,
@@ -194,7 +195,7 @@ def synthetic_kpis(seed: int = 0, reps: int = 5) -> pd.DataFrame:
     rows = []
     for scenario, factor in (("do-nothing", 1.0), ("plan", 0.9)):
         for rep in range(reps):
-            for year in (0, 1):
+            for year in range(years):
                 noise = rng.normal(1, 0.01)
                 for metric, value in metrics.items():
                     scale = 1.0 if metric == "ae_conversion_rate" or year == 0 else factor * noise
@@ -234,6 +235,23 @@ def test_decomposition_adds_up_to_each_providers_income_at_risk() -> None:
     # fewer spells above the threshold: the marginal rule gives back part of the admissions'
     rule = final[(final["provider"] == "dudley_group") & (final["effect"] == MARGINAL_RATE)]
     assert rule["income_at_risk"].iloc[0] < 0
+
+
+def test_pricing_sensitivity_prices_the_first_and_final_years_only_with_the_same_figures() -> None:
+    # Four years that differ (the plan's activity falls further each year): a year that
+    # read another's activity would show here.
+    kpis = synthetic_kpis(reps=3, years=4)
+    falling = (kpis["scenario"] == "plan") & (kpis["metric"] != "ae_conversion_rate")
+    kpis.loc[falling, "value"] *= 1 - 0.03 * kpis.loc[falling, "year"]
+    inputs = load_finance_inputs(DUDLEY / "providers.toml", DUDLEY / "tariffs.toml")
+    table = pricing_sensitivity(kpis, inputs, "do-nothing")
+    settings = sensitivity_settings(inputs)
+    assert len(table) == len(settings) and set(table["financial_year"]) == {"2017/18"}
+    for (parameter, setting, changes), row in zip(settings, table.itertuples(), strict=True):
+        assert (row.parameter, row.setting) == (parameter, setting)
+        every_year = _final_total(kpis, with_tariff_changes(inputs, changes), "do-nothing")
+        assert row.income_at_risk == pytest.approx(every_year["plan"], rel=1e-12)
+    assert table["change"].abs().max() > 0  # the settings do move the figure
 
 
 def test_every_provider_of_the_plan_is_listed() -> None:
