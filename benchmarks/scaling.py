@@ -182,6 +182,10 @@ class Decomposition:
     """The serial parts of a batch (seconds), measured on this machine."""
 
     worker_start: float  # starting the pool: the workers import the model in parallel
+    # A task's work beyond its replication's own seconds (its rows, collecting its
+    # garbage, passing it back): done in the workers, so it scales, but it is not in the
+    # manifest's task times.
+    per_task_overhead: float
     saving_per_result: float  # the main process saves each replication and the manifest
     finalising: float  # tables, targets, finance and the workbook
     other: float  # checks, the results folder, the pool's shutdown
@@ -194,14 +198,18 @@ class Decomposition:
     def predict(self, task_seconds: Sequence[float], workers: int, slowdown: float = 1.0) -> float:
         """Predicted wall time on ``workers`` cores (1 worker: no pool is started)."""
         start = self.worker_start if workers > 1 else 0.0
-        return self.fixed + start + makespan(task_seconds, workers, slowdown)
+        tasks = [seconds + self.per_task_overhead for seconds in task_seconds]
+        return self.fixed + start + makespan(tasks, workers, slowdown)
 
 
 def decompose(rows: Sequence[dict[str, Any]], worker_start: float) -> Decomposition:
-    """The serial parts, from the run at the most workers (where they weigh most)."""
-    last = rows[-1]
+    """The serial parts, from the run at the most workers (where they weigh most); the
+    work each task adds to its replication, from the run at one worker (no pool)."""
+    one, last = rows[0], rows[-1]
+    beyond = one["simulating_s"] - one["saving_s"] - one["task_sum_s"]
     return Decomposition(
         worker_start=worker_start,
+        per_task_overhead=max(0.0, beyond / max(1, one["tasks"])),
         saving_per_result=last["saving_s"] / max(1, last["tasks"]),
         finalising=last["finalising_s"],
         other=last["other_s"],

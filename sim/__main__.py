@@ -1,5 +1,5 @@
 """``python -m sim`` runs the command line, like the ``ucsim`` script."""
 
-from sim.cli import app
+from sim.cli import entry_point
 
-app(prog_name="ucsim")
+entry_point()

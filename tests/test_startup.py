@@ -8,6 +8,7 @@ the report libraries took 0.8 s of the 1.2-1.5 s these commands used to take.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -53,3 +54,18 @@ def test_the_probe_sees_a_heavy_import_when_a_command_makes_one() -> None:
     # `ucsim areas` reads each area's fit status through the calibration module, which
     # imports the simulation: the probe must report it, or the test above proves nothing.
     assert "sim.replication" in loaded_after(["areas"])
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_workers_default_to_the_cores_this_process_may_use_not_the_hosts() -> None:
+    # Pinned to one core (as a container or `taskset -c 0` would), the default is one
+    # worker, whatever the host has.
+    done = subprocess.run(
+        [sys.executable, "-c", "from sim.cli import usable_cores; print(usable_cores())"],
+        cwd=project_root(),
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}),
+    )
+    assert done.stdout.strip() == "1"
