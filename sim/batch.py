@@ -26,7 +26,7 @@ from sim.cost_file import COSTS_FILE, costs_file
 from sim.demonstrator import DEMONSTRATOR_FILE, evaluate_demonstrators
 from sim.errors import InputError, InputProblem
 from sim.estimate import Estimate, FirstWave
-from sim.executors import Backend, Task, run_unordered
+from sim.executors import Backend, Task, in_background, run_unordered
 from sim.loading import OPTION, area_dir, config_sha256
 from sim.plan import DISCREPANCY_COLUMNS, TARGETS, target_discrepancies
 from sim.precision import KEY_METRICS, ReplicationRule, relative_precision
@@ -36,9 +36,11 @@ from sim.pricing import (
     FINANCE_FILES,
     PROVIDERS_FILE,
     TARIFFS_FILE,
+    WORKBOOK,
     FinanceTables,
     compute_finance,
     load_pricing_inputs,
+    pricing_sensitivity,
     write_pricing,
 )
 from sim.store import (
@@ -56,6 +58,7 @@ from sim.store import (
 from sim.summary import paired_differences, summarise
 from sim.target_file import load_targets
 from sim.targets import Growth, evaluate_targets
+from sim.workbook import write_workbook
 
 REFERENCE_SCENARIO = "do-nothing"
 # A default 5-year replication takes about 5 s on one core: 10,000 per scenario is days of
@@ -318,10 +321,14 @@ def _execute(
         # The rule cannot stop before the minimum plus its look-ahead: run those at once.
         wanted = min(options.min_replications + rule.look_ahead, options.max_replications)
     checked = options.min_replications - 1  # the rule sees every count from the minimum on
+    pool = False  # whether a worker pool was started (it is then warm for the tables)
     try:
         while True:
-            _run_missing(folder, manifest, configs, wanted, seed, options, on_progress, on_estimate)
+            ran = _run_missing(
+                folder, manifest, configs, wanted, seed, options, on_progress, on_estimate
+            )
             on_estimate = None  # said once, from the first round
+            pool = pool or (options.backend == "loky" and min(ran, options.jobs) > 1)
             if rule is None:
                 reason = f"fixed by the user (--replications {wanted})"
                 break
@@ -344,7 +351,7 @@ def _execute(
         raise
     manifest["replications"]["used"] = wanted
     manifest["replications"]["reason"] = reason
-    return finalise(folder, manifest, configs, wanted)
+    return finalise(folder, manifest, configs, wanted, options.jobs if pool else 1)
 
 
 def _run_missing(
@@ -356,7 +363,8 @@ def _run_missing(
     options: BatchOptions,
     on_progress: Progress | None,
     on_estimate: EstimateCallback | None = None,
-) -> None:
+) -> int:
+    """Run the replications not yet saved; returns how many tasks ran."""
     # Sharing makes fewer, longer tasks: only where every worker still has one.
     share = (
         options.share_prefix
@@ -411,6 +419,7 @@ def _run_missing(
     manifest["wall_seconds"] = round(
         manifest.get("wall_seconds", 0.0) + time.perf_counter() - started, 3
     )
+    return len(tasks)
 
 
 def _first_wave(
@@ -463,8 +472,13 @@ def finalise(
     manifest: dict[str, Any],
     configs: list[ModelConfig],
     replications: int,
+    workers: int = 1,
 ) -> BatchOutcome:
-    """Build the batch's tables from the saved replications (deterministic order)."""
+    """Build the batch's tables from the saved replications (deterministic order).
+
+    With ``workers`` (the batch's loky pool, already started), the finance workbook is
+    written on one of them while this process builds the other tables.
+    """
     kpis = _collect(folder, configs, replications)
     names = [c.scenario.name for c in configs]
     order = {name: i for i, name in enumerate(names)}
@@ -474,21 +488,28 @@ def finalise(
         kind="stable",
     ).reset_index(drop=True)
     reference = manifest["reference_scenario"]
-    summary = summarise(kpis)
-    differences = paired_differences(kpis, reference)
     target_set = load_targets(folder.root / TARGETS_FILE)
     growth = model_growth(configs[names.index(reference)] if reference in names else configs[0])
+    contradictions = (
+        target_discrepancies(kpis, target_set, reference, growth)
+        if reference == REFERENCE_SCENARIO
+        else pd.DataFrame(columns=DISCREPANCY_COLUMNS)
+    )
+    # Finance first: its workbook is then written on an idle worker while the rest is built.
+    priced = (folder.root / PROVIDERS_FILE).exists() and (folder.root / TARIFFS_FILE).exists()
+    workbook_written: Callable[[], None] = lambda: None  # noqa: E731
+    if priced:
+        _, workbook_written = start_finance_outputs(folder, kpis, manifest, contradictions, workers)
+    else:
+        write_csv(folder.root / DISCREPANCIES, contradictions)
+    summary = summarise(kpis)
+    differences = paired_differences(kpis, reference)
     targets = evaluate_targets(
         kpis,
         target_set,
         reference,
         growth=growth,
         reference_is_do_nothing=reference == REFERENCE_SCENARIO,
-    )
-    contradictions = (
-        target_discrepancies(kpis, target_set, reference, growth)
-        if reference == REFERENCE_SCENARIO
-        else pd.DataFrame(columns=DISCREPANCY_COLUMNS)
     )
     # Each locality's rows follow the whole area's (locality empty), in the same tables.
     places = _collect(folder, configs, replications, places=True)
@@ -520,11 +541,9 @@ def finalise(
     if len(demonstrators):
         write_csv(folder.root / DEMONSTRATOR_FILE, demonstrators)
         outputs.append(DEMONSTRATOR_FILE)
-    if (folder.root / PROVIDERS_FILE).exists() and (folder.root / TARIFFS_FILE).exists():
-        write_finance_outputs(folder, kpis, manifest, contradictions)
+    if priced:
         outputs += [*FINANCE_FILES, DISCREPANCIES]
-    else:
-        write_csv(folder.root / DISCREPANCIES, contradictions)
+    workbook_written()
     manifest["status"] = "complete"
     manifest["completed"] = now_iso()
     manifest["outputs"] = outputs
@@ -552,11 +571,39 @@ def write_finance_outputs(
 ) -> FinanceTables:
     """The run's own pricing at the folder's root: finance CSVs, the workbook and
     plan_discrepancies.csv (the targets' contradictions, then the value-at-risk table's)."""
+    tables, workbook_written = start_finance_outputs(folder, kpis, manifest, target_contradictions)
+    workbook_written()
+    return tables
+
+
+def start_finance_outputs(
+    folder: ResultsFolder,
+    kpis: pd.DataFrame,
+    manifest: dict[str, Any],
+    target_contradictions: pd.DataFrame,
+    workers: int = 1,
+) -> tuple[FinanceTables, Callable[[], None]]:
+    """As :func:`write_finance_outputs`, with the two slowest parts (the pricing
+    sensitivity's repricings and the workbook, about 1.3 s each for 48 five-year
+    replications) on idle workers of the batch's pool when it has two or more; returns
+    the tables and a wait for the workbook."""
     inputs, costs = load_pricing_inputs(folder.root)
     configs = {name: folder.read_config(name) for name in manifest["scenarios"]}
+    reference = manifest["reference_scenario"]
+    sensitivity = in_background(pricing_sensitivity, kpis, inputs, reference, workers=workers)
     tables = compute_finance(
-        kpis, inputs, costs, configs, manifest["reference_scenario"], target_contradictions
+        kpis, inputs, costs, configs, reference, target_contradictions, sensitivity
     )
-    write_pricing(folder.root, tables, inputs, costs, manifest, DEFAULT_PRICING)
+    write_pricing(folder.root, tables, inputs, costs, manifest, DEFAULT_PRICING, workbook=False)
     write_csv(folder.root / DISCREPANCIES, tables.discrepancies)
-    return tables
+    workbook = in_background(
+        write_workbook,
+        folder.root / WORKBOOK,
+        tables,
+        inputs,
+        costs,
+        manifest,
+        DEFAULT_PRICING,
+        workers=workers,
+    )
+    return tables, workbook

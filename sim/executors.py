@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 
@@ -26,6 +26,7 @@ from sim.prefix import run_sharing_prefix
 from sim.replication import run_replication
 
 Backend = Literal["sequential", "loky", "dask"]
+T = TypeVar("T")
 
 
 Measure = Callable[[ModelConfig, int, int], pd.DataFrame]
@@ -126,6 +127,30 @@ def run_unordered(
         yield from _run_dask(tasks, jobs, scheduler)
     else:  # pragma: no cover - guarded by the CLI's choices
         raise ValueError(f"unknown backend {backend!r}")
+
+
+def in_background(function: Callable[..., T], *args: Any, workers: int = 1) -> Callable[[], T]:
+    """Start ``function(*args)`` on a worker of the batch's loky pool while this process
+    goes on; the returned callable waits for the result. With fewer than two workers (no
+    pool was started: starting one would cost more than it saves) it runs here and now.
+
+    At the end of a batch the workers are idle and already started: writing the finance
+    workbook or repricing there takes it off the critical path (issue 21).
+    """
+    if workers < 2:
+        value = function(*args)
+        return lambda: value
+    from joblib import Parallel, delayed
+
+    pending = Parallel(n_jobs=workers, backend="loky", return_as="generator")(
+        [delayed(function)(*args)]
+    )
+
+    def wait() -> T:
+        (value,) = pending  # the one task's result (the generator is then finished)
+        return value
+
+    return wait
 
 
 # A Dask task costs a round trip to the scheduler (milliseconds, more on a real cluster):

@@ -79,8 +79,13 @@ def compute_finance(
     configs: Mapping[str, ModelConfig],
     reference: str,
     target_contradictions: pd.DataFrame,
+    sensitivity: Callable[[], pd.DataFrame] | None = None,
 ) -> FinanceTables:
-    """Every finance table of one pricing, from the KPI table (no re-simulation)."""
+    """Every finance table of one pricing, from the KPI table (no re-simulation).
+
+    ``sensitivity`` gives the pricing sensitivity when it was started elsewhere (on an
+    idle worker, while this computes the rest); by default it is computed here.
+    """
     pricing = price_activity(kpis, inputs, reference)
     income = line_income(pricing.components)
     finance = income_at_risk(income, reference, inputs)
@@ -110,7 +115,7 @@ def compute_finance(
         net,
         plan_comparison(inputs.book, finance[finance["status"] == "simulated"], reference),
         discrepancies,
-        pricing_sensitivity(kpis, inputs, reference),
+        sensitivity() if sensitivity is not None else pricing_sensitivity(kpis, inputs, reference),
     )
 
 
@@ -121,8 +126,10 @@ def write_pricing(
     costs: CostInputs | None,
     manifest: Mapping[str, Any],
     name: str,
+    workbook: bool = True,
 ) -> list[Path]:
-    """Write one pricing's CSVs and workbook into ``directory``; returns the files."""
+    """Write one pricing's CSVs and (``workbook``) its workbook into ``directory``;
+    returns the files."""
     outputs = {
         "finance.csv": tables.finance,
         "finance_decomposition.csv": tables.decomposition,
@@ -137,8 +144,9 @@ def write_pricing(
     for file, frame in outputs.items():
         write_csv(directory / file, frame)
         written.append(directory / file)
-    write_workbook(directory / WORKBOOK, tables, inputs, costs, manifest, name)
-    written.append(directory / WORKBOOK)
+    if workbook:
+        write_workbook(directory / WORKBOOK, tables, inputs, costs, manifest, name)
+        written.append(directory / WORKBOOK)
     return written
 
 

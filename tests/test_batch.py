@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -85,6 +86,38 @@ def test_loky_workers_give_bit_identical_results(sequential, tiny_pair, tmp_path
         tiny_pair, tmp_path / "loky", BatchOptions(replications=4, seed=5, jobs=2, backend="loky")
     )
     pd.testing.assert_frame_equal(outcome.kpis, sequential)
+
+
+def test_finance_written_on_idle_workers_matches_finance_written_here(
+    tiny_pair, tmp_path: Path
+) -> None:
+    # Two workers: the pricing sensitivity and the workbook are written on the batch's
+    # pool while the main process builds the other tables; one worker: all here.
+    here = run_batch(tiny_pair, tmp_path / "here", BatchOptions(replications=2, seed=5))
+    pool = run_batch(
+        tiny_pair, tmp_path / "pool", BatchOptions(replications=2, seed=5, jobs=2, backend="loky")
+    )
+    csvs = sorted(p.name for p in here.folder.root.glob("*.csv"))
+    assert {"finance.csv", "finance_sensitivity.csv", "priced_activity.csv"} <= set(csvs)
+    assert csvs == sorted(p.name for p in pool.folder.root.glob("*.csv"))
+    for name in csvs:
+        assert (here.folder.root / name).read_bytes() == (pool.folder.root / name).read_bytes(), (
+            name
+        )
+    from openpyxl import load_workbook
+
+    books = [load_workbook(f.root / "income_at_risk.xlsx") for f in (here.folder, pool.folder)]
+    assert books[0].sheetnames == books[1].sheetnames
+    created = re.compile(r"created \S+")  # each run's own creation time
+
+    def shown(value: object) -> object:
+        return created.sub("created", value) if isinstance(value, str) else value
+
+    for sheet in books[0].sheetnames:
+        cells = [
+            [[shown(c.value) for c in row] for row in book[sheet].iter_rows()] for book in books
+        ]
+        assert cells[0] == cells[1], sheet
 
 
 def test_dask_local_cluster_gives_bit_identical_results(
