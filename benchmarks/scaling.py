@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,6 @@ class Phases:
     simulating: float = 0.0  # from submitting the tasks to the last result handled
     saving: float = 0.0  # writing each replication and the manifest (inside simulating)
     finalising: float = 0.0  # tables, targets, finance, workbook
-    calls: dict[str, float] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -102,7 +101,7 @@ def timed_phases() -> Iterator[Phases]:
         "write_manifest": "saving",
     }
 
-    def wrap(owner: Any, name: str, function: Any) -> Any:
+    def wrap(name: str, function: Any) -> Any:
         def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
@@ -110,14 +109,14 @@ def timed_phases() -> Iterator[Phases]:
             finally:
                 spent = time.perf_counter() - started
                 target = attribute[name]
-                # The manifest is also written outside the simulating phase: count only
-                # what happens while results come in.
+                # Saving counts every replication and manifest write: nearly all happen
+                # while results come in (a handful of manifest writes around them).
                 setattr(phases, target, getattr(phases, target) + spent)
 
         return timed
 
     for (owner, name), function in originals.items():
-        setattr(owner, name, wrap(owner, name, function))
+        setattr(owner, name, wrap(name, function))
     try:
         yield phases
     finally:

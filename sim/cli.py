@@ -147,7 +147,7 @@ SeedOpt = Annotated[
 JobsOpt = Annotated[
     int | None,
     typer.Option(
-        min=1, metavar="N", help="Parallel workers [default: the cores this process may use]."
+        min=1, metavar="N", help="Parallel workers (default: the cores this process may use)."
     ),
 ]
 BackendOpt = Annotated[BackendChoice, typer.Option(help="Where replications run.")]
