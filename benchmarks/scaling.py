@@ -35,8 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from joblib import cpu_count
+
 import sim.batch as batch_module
 from sim.batch import BatchOptions, run_batch
+from sim.cli import usable_cores
 from sim.loading import default_scenario_paths, resolve
 from sim.store import ResultsFolder
 
@@ -44,26 +47,6 @@ from sim.store import ResultsFolder
 # 2026-11-27.json): at 16 workers a task ran 1.26x slower than alone. This machine cannot
 # measure it, so predictions are given without it and with it.
 SLOWDOWN_AT_16 = 1.26
-
-
-def physical_cores() -> int | None:
-    """Distinct (package, core) pairs in /proc/cpuinfo; None where it cannot be read."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return None
-    pairs, package = set(), "0"
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() == "physical id":
-            package = value.strip()
-        elif key.strip() == "core id":
-            pairs.add((package, value.strip()))
-    return len(pairs) or None
-
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def worker_counts(usable: int) -> list[int]:
@@ -273,8 +256,8 @@ def header(replications: int, years: int) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "machine": platform.machine(),
         "logical_cores": os.cpu_count(),
-        "usable_cores": usable_cores(),
-        "physical_cores": physical_cores(),
+        "usable_cores": usable_cores(),  # affinity and a container's quota, as --jobs
+        "physical_cores": cpu_count(only_physical_cores=True),
         "batch": f"3 scenarios x {replications} replications x {years} years",
     }
 
